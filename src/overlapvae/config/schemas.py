@@ -1,0 +1,121 @@
+"""Typed schemas for the config nodes users set and sweep, derived from the classes themselves.
+
+Each schema is a dataclass built from a target's ``__init__`` signature (names, types, defaults),
+so the class stays the one source of truth. YAML options extend their schema with
+``defaults: [/schema/<group>/<name>@_here_, _self_]``: a value of the wrong type (say
+``dataset.grid_spacing=abc``) or an unknown key then fails at compose time, before any training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from overlapvae.data import GroundTruthDataModule, XYObject, XYObjectShaded, XYSquares, XYSquaresMinimal
+from overlapvae.frameworks import VAE, AutoEncoder, BetaTCVAE, BetaVAE
+from overlapvae.losses import BCEWithLogitsLoss, L1Loss, MSELoss
+from overlapvae.models import Conv64, FullyConnected
+
+_PLAIN = (int, float, bool, str)
+
+#: Arguments the training app injects at build time, so they never appear in a config node.
+INJECTED = ("model", "recon_loss", "optimizer", "image_shape", "encoder_heads", "data", "seed")
+
+
+def _config_type(annotation: Any) -> Any:
+    """The closest type OmegaConf can validate: plain types, Optional, List; else ``Any``."""
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if annotation in _PLAIN:
+        return annotation
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in arguments if a is not type(None)]
+        if len(members) == 1 and len(arguments) == 2:
+            inner = _config_type(members[0])
+            return typing.Optional[inner] if inner is not Any else Any  # noqa: UP045 (OmegaConf needs Optional)
+        return Any
+    if origin is typing.Literal:
+        return str
+    if origin in (list, tuple, Sequence, Iterable) and arguments:
+        inner = _config_type(arguments[0])
+        return list[inner] if inner in _PLAIN else Any
+    return Any
+
+
+def schema_for(target: Callable[..., Any], partial: bool = False, exclude: Iterable[str] = INJECTED) -> type:
+    """A dataclass with ``_target_`` (and ``_partial_``) plus one typed field per keyword argument."""
+    signature = inspect.signature(target)
+    hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    fields: list[tuple[str, Any, Any]] = [
+        ("_target_", str, dataclasses.field(default=f"{target.__module__}.{target.__qualname__}"))
+    ]
+    if partial:
+        fields.append(("_partial_", bool, dataclasses.field(default=True)))
+    for name, parameter in signature.parameters.items():
+        if name in exclude or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        config_type = _config_type(hints.get(name, Any))
+        default = parameter.default
+        if default is inspect.Parameter.empty:
+            field = dataclasses.field(default=MISSING)
+        elif isinstance(default, tuple | list):
+            field = dataclasses.field(default_factory=lambda value=default: list(value))
+        else:
+            field = dataclasses.field(default=default)
+        fields.append((name, config_type, field))
+    return dataclasses.make_dataclass(f"{target.__name__}Config", fields)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """The root of ``conf/train.yaml``: one integer seed, names, and the composed groups."""
+
+    seed: int = 0
+    task_name: str = "train"
+    tags: list[str] = dataclasses.field(default_factory=list)
+    dataset: Any = MISSING
+    datamodule: Any = MISSING
+    framework: Any = MISSING
+    model: Any = MISSING
+    loss: Any = MISSING
+    optimizer: Any = MISSING
+    trainer: Any = MISSING
+    logger: Any = dataclasses.field(default_factory=dict)
+    callbacks: Any = dataclasses.field(default_factory=dict)
+    paths: Any = MISSING
+    extras: Any = dataclasses.field(default_factory=dict)
+
+
+SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
+    "dataset": {
+        "xysquares": (XYSquares, False),
+        "xysquares_minimal": (XYSquaresMinimal, False),
+        "xyobject": (XYObject, False),
+        "xyobject_shaded": (XYObjectShaded, False),
+    },
+    "datamodule": {"ground_truth": (GroundTruthDataModule, False)},
+    "framework": {
+        "ae": (AutoEncoder, False),
+        "vae": (VAE, False),
+        "betavae": (BetaVAE, False),
+        "betatcvae": (BetaTCVAE, False),
+    },
+    "model": {"conv64": (Conv64, True), "fc": (FullyConnected, True)},
+    "loss": {"mse": (MSELoss, False), "l1": (L1Loss, False), "bce": (BCEWithLogitsLoss, False)},
+}
+
+
+def register_schemas() -> None:
+    """Store every schema under ``schema/<group>/<name>`` and the root as ``train_schema``."""
+    store = ConfigStore.instance()
+    for group, options in SCHEMAS.items():
+        for name, (target, partial) in options.items():
+            store.store(group=f"schema/{group}", name=name, node=schema_for(target, partial=partial))
+    store.store(name="train_schema", node=TrainConfig)

@@ -1,0 +1,107 @@
+"""The ground-truth data abstraction: a full grid of factors and a batch renderer.
+
+Factor indices are integers in ``[0, size_i)``; observation indices enumerate the grid in
+row-major (C) order, so the last factor varies fastest (PAPER §2.1, "Index → factors").
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor
+
+from overlapvae.data.standardise import apply_standardisation, standardise_coefficients
+
+
+class GroundTruthData(ABC):
+    """A data set whose every observation is fixed by a vector of discrete ground-truth factors.
+
+    Subclasses define ``factor_names``, ``factor_sizes``, ``image_shape`` (C, H, W), the
+    per-channel standardisation constants ``mean`` and ``std`` (PAPER §2.4), and ``render``.
+    """
+
+    factor_names: tuple[str, ...]
+    factor_sizes: tuple[int, ...]
+    image_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def num_factors(self) -> int:
+        return len(self.factor_sizes)
+
+    @property
+    def num_observations(self) -> int:
+        return math.prod(self.factor_sizes)
+
+    def _constants(self, device: torch.device) -> dict[str, Tensor]:
+        """Small per-device constant tensors, built once so hot paths never copy host data."""
+        cache: dict[torch.device, dict[str, Tensor]] = self.__dict__.setdefault("_constants_cache", {})
+        if device not in cache:
+            strides = [1] * self.num_factors
+            for i in range(self.num_factors - 2, -1, -1):
+                strides[i] = strides[i + 1] * self.factor_sizes[i + 1]
+            scale, shift = standardise_coefficients(self.mean, self.std, device)
+            cache[device] = {
+                "strides": torch.tensor(strides, dtype=torch.long, device=device),
+                "sizes": torch.tensor(self.factor_sizes, dtype=torch.long, device=device),
+                "scale": scale,
+                "shift": shift,
+                **{name: value.to(device) for name, value in self._lookup_tables().items()},
+            }
+        return cache[device]
+
+    def _lookup_tables(self) -> dict[str, Tensor]:
+        """Host tensors a subclass's renderer indexes into; moved to each device once."""
+        return {}
+
+    def factors_to_indices(self, factors: Tensor) -> Tensor:
+        """Ravel ``LongTensor[..., F]`` factor vectors into observation indices ``LongTensor[...]``."""
+        self._check_factor_shape(factors)
+        return (factors * self._constants(factors.device)["strides"]).sum(dim=-1)
+
+    def indices_to_factors(self, indices: Tensor) -> Tensor:
+        """Unravel observation indices ``LongTensor[...]`` into factor vectors ``LongTensor[..., F]``."""
+        if indices.dtype != torch.long:
+            raise TypeError(f"observation indices must be torch.long, got {indices.dtype}")
+        constants = self._constants(indices.device)
+        strides, sizes = constants["strides"], constants["sizes"]
+        return torch.div(indices.unsqueeze(-1), strides, rounding_mode="floor") % sizes
+
+    def sample_factors(self, num: int, generator: torch.Generator) -> Tensor:
+        """Draw ``num`` factor vectors uniformly over the full grid, on the generator's device."""
+        indices = torch.randint(
+            0, self.num_observations, (num,), generator=generator, device=generator.device
+        )
+        return self.indices_to_factors(indices)
+
+    def check_factors(self, factors: Tensor) -> None:
+        """Raise ``ValueError`` if any factor lies outside its range (costs a device sync)."""
+        self._check_factor_shape(factors)
+        sizes = self._constants(factors.device)["sizes"]
+        bad = (factors < 0) | (factors >= sizes)
+        if bool(bad.any()):
+            column = int(bad.any(dim=0).nonzero()[0])
+            raise ValueError(
+                f"factor {self.factor_names[column]!r} has values outside [0, {self.factor_sizes[column]}): "
+                f"{factors[..., column][bad[..., column]].unique().tolist()[:8]}"
+            )
+
+    def _check_factor_shape(self, factors: Tensor) -> None:
+        if factors.dtype != torch.long or factors.shape[-1:] != (self.num_factors,):
+            raise ValueError(
+                f"expected factors as torch.long with last dimension {self.num_factors} "
+                f"({', '.join(self.factor_names)}), got dtype {factors.dtype} "
+                f"and shape {tuple(factors.shape)}"
+            )
+
+    @abstractmethod
+    def render(self, factors: Tensor) -> Tensor:
+        """Render ``LongTensor[B, F]`` factors as ``uint8`` images ``[B, C, H, W]`` on their device."""
+
+    def render_standardised(self, factors: Tensor) -> Tensor:
+        """Render as ``float32`` images standardised per channel with ``mean`` and ``std``."""
+        constants = self._constants(factors.device)
+        return apply_standardisation(self.render(factors), constants["scale"], constants["shift"])

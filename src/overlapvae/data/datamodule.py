@@ -1,0 +1,106 @@
+"""The Lightning data module: batches are sampled and rendered on the training device.
+
+The loader only counts steps (plain Python ints, so nothing crosses to the device); after the
+"transfer", ``on_after_batch_transfer`` draws a batch of factors from a seeded generator that
+lives on the training device and renders it there. No workers, no host copies, no syncs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from overlapvae.data.base import GroundTruthData
+from overlapvae.utils.seeding import derive_seed
+
+
+class GroundTruthDataModule(L.LightningDataModule):
+    """Yields ``(images float32 [B, C, H, W], factors long [B, F])`` with factors drawn i.i.d.
+    uniformly over the grid.
+
+    ``standardise=True`` (or ``None``) gives images standardised with the data set's constants
+    (PAPER §2.4); ``False`` gives [0, 1] images, as BCE targets need. The training app resolves
+    ``None`` from the reconstruction loss. An "epoch" is ``steps_per_epoch``
+    batches, by default one data set's worth; training length is set by the trainer's
+    ``max_steps``. The generator state is saved in checkpoints, so a resumed run continues the
+    same stream.
+    """
+
+    def __init__(
+        self,
+        data: GroundTruthData,
+        batch_size: int = 256,
+        seed: int = 0,
+        standardise: bool | None = None,
+        steps_per_epoch: int | None = None,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} is invalid: choose an integer >= 1")
+        if steps_per_epoch is not None and steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: choose >= 1 or null")
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.standardise = True if standardise is None else standardise
+        self.steps_per_epoch = steps_per_epoch or math.ceil(data.num_observations / batch_size)
+        self._generator: torch.Generator | None = None
+        self._pending_state: Tensor | None = None
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.data.image_shape
+
+    @property
+    def num_observations(self) -> int:
+        return self.data.num_observations
+
+    def _device(self) -> torch.device:
+        trainer = self.trainer
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def generator(self) -> torch.Generator:
+        """The sampling generator on the training device, seeded from ``(seed, "data", rank)``."""
+        if self._generator is None:
+            rank = self.trainer.global_rank if self.trainer is not None else 0
+            self._generator = torch.Generator(device=self._device())
+            self._generator.manual_seed(derive_seed(self.seed, "data", rank))
+            if self._pending_state is not None:
+                try:
+                    self._generator.set_state(self._pending_state)
+                except RuntimeError:
+                    warnings.warn(
+                        "the checkpoint's data stream was saved on another device type and cannot be "
+                        "restored here; the stream restarts from the run's seed",
+                        stacklevel=2,
+                    )
+                self._pending_state = None
+        return self._generator
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(range(self.steps_per_epoch), batch_size=None, shuffle=False, num_workers=0)
+
+    def sample_batch(self) -> tuple[Tensor, Tensor]:
+        """Draw and render one batch on the training device."""
+        factors = self.data.sample_factors(self.batch_size, self.generator())
+        if self.standardise:
+            images = self.data.render_standardised(factors)
+        else:
+            images = self.data.render(factors).to(torch.float32).div_(255.0)
+        return images, factors
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        return self.sample_batch()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator().get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._generator = None
+        self._pending_state = state_dict["generator"]

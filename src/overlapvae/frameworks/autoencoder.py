@@ -1,0 +1,99 @@
+"""The framework base: a LightningModule that trains an encoder/decoder with a reconstruction loss.
+
+Frameworks know nothing about the data set they see: the image shape (and, where an estimator
+needs it, the data set size) are passed in. Each framework returns a dict of named loss terms;
+their running means over the last ``log_every_n_steps`` steps are logged as ``train/<term>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+import torchmetrics
+from torch import Tensor, nn
+
+from overlapvae.losses.reconstruction import ReconstructionLoss
+from overlapvae.models.autoencoder import AutoEncoderModel
+
+ModelFactory = Callable[..., AutoEncoderModel]
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+class AutoEncoder(L.LightningModule):
+    """A deterministic autoencoder: ``loss = L_rec(decode(encode(x)), x)``."""
+
+    #: Encoder outputs per latent dimension (1: a code; 2: a Gaussian's mean and log-variance).
+    encoder_heads: int = 1
+    #: Names of the loss terms ``loss_terms`` returns, in logging order.
+    term_names: tuple[str, ...] = ("recon", "loss")
+    #: Memory format training batches are put in (set by ``ModelAcceleration``).
+    input_memory_format: torch.memory_format = torch.contiguous_format
+
+    def __init__(
+        self,
+        model: ModelFactory,
+        recon_loss: ReconstructionLoss,
+        optimizer: OptimizerFactory,
+        image_shape: Sequence[int],
+    ) -> None:
+        super().__init__()
+        if recon_loss.reduction == "none":
+            raise ValueError("recon_loss.reduction='none' cannot train: choose mean, sum or sample_sum")
+        self.image_shape = tuple(image_shape)
+        self.model = model(image_shape=self.image_shape, encoder_heads=self.encoder_heads)
+        self.recon_loss = recon_loss
+        self.optimizer_factory = optimizer
+        self.running = nn.ModuleDict(
+            {name: torchmetrics.MeanMetric(nan_strategy="disable") for name in self.term_names}
+        )
+        self.save_hyperparameters(ignore=["model", "recon_loss", "optimizer"])
+        self.hparams["latent_size"] = self.latent_size
+        self.hparams["recon_reduction"] = recon_loss.reduction
+
+    @property
+    def latent_size(self) -> int:
+        return self.model.latent_size
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The representation of ``x``: ``[B, latent_size]``."""
+        return self.model.encode(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Images (on the target scale) decoded from latents ``z``."""
+        return self.recon_loss.activate(self.model.decode(z))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
+        recon = self.recon_loss(self.model.decode(self.encode(x)), x)
+        return {"recon": recon, "loss": recon}
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        images = batch[0].contiguous(memory_format=self.input_memory_format)
+        terms = self.loss_terms(images)
+        detached = {name: value.detach() for name, value in terms.items()}
+        for name, value in detached.items():
+            self.running[name].update(value)
+        return {**detached, "loss": terms["loss"]}
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        interval = self.trainer.log_every_n_steps
+        if interval > 0 and self.global_step % interval == 0:
+            for name, value in self.compute_running_means().items():
+                self.log(f"train/{name}", value, prog_bar=name == "loss")
+
+    def compute_running_means(self) -> dict[str, Tensor]:
+        """Mean of each term over the steps since the last call (one sync), then start a new window."""
+        means = {}
+        for name, metric in self.running.items():
+            if metric.update_count > 0:
+                means[name] = metric.compute()
+            metric.reset()
+        return means
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())

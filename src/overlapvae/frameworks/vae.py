@@ -1,0 +1,92 @@
+"""VAE and β-VAE (Kingma & Welling 2014; Higgins et al. 2017) with the paper's β normalisation.
+
+``loss = L_rec + β · KL(q(z|x) ‖ N(0, I))`` with both terms reduced alike: under the paper's
+``mean`` reduction (PAPER §5.1) the reconstruction is a mean over B·C·H·W and the KL a mean over
+B·z, so the equivalent β of the summed convention is ``β · C·H·W / z`` (logged as
+``beta_sum_equivalent``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from overlapvae.frameworks.autoencoder import AutoEncoder, ModelFactory, OptimizerFactory
+from overlapvae.losses.divergence import kl_to_standard_normal
+from overlapvae.losses.reconstruction import ReconstructionLoss
+from overlapvae.losses.reduction import reduce
+
+
+def summed_equivalent(weight: float, reduction: str, image_shape: Sequence[int], latent_size: int) -> float:
+    """The weight of a KL-type term in the summed convention (PAPER Appendix B.1)."""
+    return weight * math.prod(image_shape) / latent_size if reduction == "mean" else weight
+
+
+class VAE(AutoEncoder):
+    """The VAE: a diagonal-Gaussian posterior, one reparameterised sample, KL weight 1."""
+
+    encoder_heads = 2
+    term_names = ("recon", "kl", "loss", "elbo")
+
+    @property
+    def kl_weight(self) -> float:
+        return 1.0
+
+    def __init__(
+        self,
+        model: ModelFactory,
+        recon_loss: ReconstructionLoss,
+        optimizer: OptimizerFactory,
+        image_shape: Sequence[int],
+    ) -> None:
+        super().__init__(model, recon_loss, optimizer, image_shape)
+        self.hparams["beta_sum_equivalent"] = summed_equivalent(
+            self.kl_weight, recon_loss.reduction, self.image_shape, self.latent_size
+        )
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and log-variance of ``q(z|x)``: the first and second halves of the encoder output."""
+        mean, log_variance = self.model.encode(x).chunk(2, dim=1)
+        return mean, log_variance
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.posterior(x)[0]
+
+    def sample(self, mean: Tensor, log_variance: Tensor) -> Tensor:
+        return mean + (0.5 * log_variance).exp() * mean.new_empty(mean.shape).normal_()
+
+    def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
+        mean, log_variance = self.posterior(x)
+        z = self.sample(mean, log_variance)
+        recon = self.recon_loss(self.model.decode(z), x)
+        kl = reduce(kl_to_standard_normal(mean, log_variance), self.recon_loss.reduction)
+        return {**self.regularised(recon, kl, z, mean, log_variance), "elbo": -(recon + kl)}
+
+    def regularised(
+        self, recon: Tensor, kl: Tensor, z: Tensor, mean: Tensor, log_variance: Tensor
+    ) -> dict[str, Tensor]:
+        """The training objective's terms; ``loss`` is what is minimised."""
+        return {"recon": recon, "kl": kl, "loss": recon + self.kl_weight * kl}
+
+
+class BetaVAE(VAE):
+    """β-VAE: the VAE with KL weight ``beta`` (the paper's default is 0.0316, mean-reduced)."""
+
+    def __init__(
+        self,
+        model: ModelFactory,
+        recon_loss: ReconstructionLoss,
+        optimizer: OptimizerFactory,
+        image_shape: Sequence[int],
+        beta: float = 1.0,
+    ) -> None:
+        if not beta >= 0:
+            raise ValueError(f"beta={beta} is invalid: choose a non-negative number")
+        self.beta = beta
+        super().__init__(model, recon_loss, optimizer, image_shape)
+
+    @property
+    def kl_weight(self) -> float:
+        return self.beta

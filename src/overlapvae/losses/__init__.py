@@ -1,0 +1,21 @@
+"""Losses: pixel-wise reconstruction losses, Gaussian KL and the total-correlation estimators."""
+
+from overlapvae.losses.divergence import gaussian_log_density, kl_to_standard_normal
+from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
+from overlapvae.losses.reduction import REDUCTIONS, reduce, reduce_sample_totals
+from overlapvae.losses.total_correlation import KLDecomposition, decompose_kl, log_importance_weights
+
+__all__ = [
+    "REDUCTIONS",
+    "BCEWithLogitsLoss",
+    "KLDecomposition",
+    "L1Loss",
+    "MSELoss",
+    "ReconstructionLoss",
+    "decompose_kl",
+    "gaussian_log_density",
+    "kl_to_standard_normal",
+    "log_importance_weights",
+    "reduce",
+    "reduce_sample_totals",
+]

@@ -1,0 +1,70 @@
+"""Pixel-wise reconstruction losses L_rec(x̂, x) with an explicit reduction (PAPER §5.3).
+
+``x̂`` is the raw decoder output and ``x`` the target batch. Each loss also owns the activation that
+maps raw decoder outputs to images (identity for MSE/L1, sigmoid for BCE-with-logits), so a
+framework never needs to know which loss it trains with.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from overlapvae.losses.reduction import check_reduction, reduce
+
+
+class ReconstructionLoss(nn.Module):
+    """Base class: ``elementwise`` gives per-element losses, ``forward`` reduces them."""
+
+    #: Whether targets must lie in [0, 1] (so the data must not be standardised).
+    requires_unit_interval_targets: bool = False
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.reduction = reduction
+
+    @abstractmethod
+    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        """Per-element loss with the shape of ``target``."""
+
+    def activate(self, reconstruction: Tensor) -> Tensor:
+        """Map raw decoder outputs to images on the scale of the targets."""
+        return reconstruction
+
+    def forward(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        if reconstruction.shape != target.shape:
+            raise ValueError(
+                f"reconstruction shape {tuple(reconstruction.shape)} differs from "
+                f"target shape {tuple(target.shape)}"
+            )
+        return reduce(self.elementwise(reconstruction, target), self.reduction)
+
+
+class MSELoss(ReconstructionLoss):
+    """Squared error ``(x̂ − x)²``, the paper's loss."""
+
+    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        return (reconstruction - target).square()
+
+
+class L1Loss(ReconstructionLoss):
+    """Absolute error ``|x̂ − x|``."""
+
+    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        return (reconstruction - target).abs()
+
+
+class BCEWithLogitsLoss(ReconstructionLoss):
+    """Binary cross-entropy of ``sigmoid(x̂)`` against targets in [0, 1] (disent's ``bce``)."""
+
+    requires_unit_interval_targets = True
+
+    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(reconstruction, target, reduction="none")
+
+    def activate(self, reconstruction: Tensor) -> Tensor:
+        return torch.sigmoid(reconstruction)

@@ -1,0 +1,96 @@
+"""Every config option composes and instantiates; bad values fail at compose or build time."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import ConfigCompositionException
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+from overlapvae.callbacks import LastCheckpoint, NonFiniteLossGuard, ReconstructionImages
+from overlapvae.frameworks import AutoEncoder
+from overlapvae.train import build, config_dir
+
+CONF = Path(config_dir())
+GROUPS = (
+    "dataset",
+    "datamodule",
+    "framework",
+    "model",
+    "loss",
+    "optimizer",
+    "trainer",
+    "logger",
+    "callbacks",
+    "paths",
+    "debug",
+    "experiment",
+)
+GPU_ONLY = {"gpu", "ddp"}
+
+
+def options(group):
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def test_every_group_has_options():
+    for group in GROUPS:
+        assert options(group), group
+
+
+@pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
+def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option):
+    overrides = [f"{group}={option}", "trainer.max_steps=1"]
+    if group == "trainer" and option in GPU_ONLY and not torch.cuda.is_available():
+        overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
+    fast = group not in ("model", "experiment")  # these choose the model themselves
+    run = build(train_config(*overrides, fast=fast))
+    assert isinstance(run.framework, AutoEncoder)
+    assert run.datamodule.image_shape == run.framework.image_shape
+    run.trainer.fit(run.framework, datamodule=run.datamodule)
+    assert run.trainer.global_step == 1
+    assert all(torch.isfinite(p).all() for p in run.framework.parameters())
+
+
+def test_default_composition_is_the_papers_setup(train_config):
+    cfg = train_config(fast=False)
+    assert cfg.seed == 0
+    assert cfg.dataset.grid_spacing == 8 and cfg.framework.beta == 0.0316 and cfg.model.latent_size == 25
+    assert cfg.optimizer.lr == 1e-3 and cfg.datamodule.batch_size == 256 and cfg.trainer.max_steps == 57_600
+    run = build(cfg)
+    assert {type(callback) for callback in run.trainer.callbacks} >= {
+        LastCheckpoint,
+        NonFiniteLossGuard,
+        ReconstructionImages,
+    }
+    assert {type(logger) for logger in run.trainer.loggers} == {CSVLogger, WandbLogger}
+    assert run.trainer.loggers[1]._offline
+
+
+def test_wrong_types_and_unknown_keys_fail_at_compose_time(train_config):
+    with pytest.raises(ConfigCompositionException, match="grid_spacing"):
+        train_config("dataset.grid_spacing=abc")
+    with pytest.raises(ConfigCompositionException, match="grid_spcing"):
+        train_config("dataset.grid_spcing=2")
+    with pytest.raises(ConfigCompositionException, match="seed"):
+        train_config("seed=first")
+
+
+def test_unknown_option_lists_the_choices(train_config):
+    with pytest.raises(
+        ConfigCompositionException, match=r"(?s)xysquares_mini.*Available options.*xysquares_minimal"
+    ):
+        train_config("dataset=xysquares_mini")
+
+
+def test_invalid_data_set_parameters_fail_before_training(train_config):
+    with pytest.raises(Exception, match=r"grid_spacing=0 is invalid") as raised:
+        build(train_config("dataset.grid_spacing=0"))
+    assert "ValueError" in repr(raised.value)
+
+
+def test_bce_targets_are_never_standardised(train_config):
+    assert build(train_config("loss=bce")).datamodule.standardise is False
+    assert build(train_config("loss=mse")).datamodule.standardise is True
+    with pytest.raises(ValueError, match=r"needs targets in \[0, 1\].*datamodule\.standardise=false"):
+        build(train_config("loss=bce", "datamodule.standardise=true"))

@@ -1,0 +1,77 @@
+"""Shared fixtures: compose the real ``train`` config with test overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from overlapvae.train import config_dir
+
+FAST = (
+    "debug=default",
+    "model=fc",
+    "model.hidden_sizes=[32]",
+    "model.latent_size=4",
+    "datamodule.batch_size=8",
+    "~callbacks.progress_bar",
+    "+trainer.enable_progress_bar=false",
+)
+
+
+def compose_train(overrides: Sequence[str], output_dir: Path | None = None) -> DictConfig:
+    """The ``train`` config with ``overrides``; ``paths.output_dir`` set when given."""
+    extra = [f"paths.output_dir={output_dir}"] if output_dir is not None else []
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        return compose("train", overrides=[*overrides, *extra])
+
+
+@pytest.fixture(autouse=True)
+def _close_wandb_runs():
+    """Runs trained outside ``train()`` must not leak a wandb run into the next test."""
+    yield
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()
+
+
+@pytest.fixture
+def train_config(tmp_path: Path) -> Callable[..., DictConfig]:
+    """``train_config(*overrides)``: a fast CPU config writing into a fresh ``tmp_path``."""
+
+    def make(*overrides: str, fast: bool = True) -> DictConfig:
+        return compose_train([*(FAST if fast else ()), *overrides], tmp_path)
+
+    return make
+
+
+def exhaustive_statistics(data, chunk: int = 2048) -> tuple[list[float], list[float]]:
+    """Mean pixel value and mean per-image std (ddof=1) per channel over every image, on the
+    [0, 1] scale, from exact integer sums."""
+    pixels = data.image_shape[1] * data.image_shape[2]
+    mean_total = torch.zeros(data.image_shape[0], dtype=torch.float64)
+    std_total = torch.zeros_like(mean_total)
+    for start in range(0, data.num_observations, chunk):
+        indices = torch.arange(start, min(start + chunk, data.num_observations))
+        images = data.render(data.indices_to_factors(indices)).to(torch.int32).flatten(2)
+        sums = images.sum(dim=2, dtype=torch.int64).to(torch.float64)
+        squares = images.square().sum(dim=2, dtype=torch.int64).to(torch.float64)
+        mean_total += (sums / pixels).sum(dim=0)
+        std_total += ((squares - sums.square() / pixels) / (pixels - 1)).clamp(min=0).sqrt().sum(dim=0)
+    count = data.num_observations * 255.0
+    return (mean_total / count).tolist(), (std_total / count).tolist()
+
+
+@pytest.fixture(name="exhaustive_statistics")
+def exhaustive_statistics_fixture():
+    return exhaustive_statistics

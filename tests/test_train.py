@@ -1,0 +1,80 @@
+"""The real entry point, in fresh processes: outputs, determinism and both ways to launch it."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import FAST
+
+pytestmark = pytest.mark.slow
+
+ENTRY_POINT = shutil.which("overlapvae-train") or str(Path(sys.executable).parent / "overlapvae-train")
+
+
+def launch(command, run_dir, *overrides):
+    environment = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    result = subprocess.run(
+        [*command, *FAST, f"hydra.run.dir={run_dir}", *overrides],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def logged_losses(run_dir):
+    with (run_dir / "csv" / "metrics.csv").open() as file:
+        return [(row["step"], row["train/loss"]) for row in csv.DictReader(file) if row["train/loss"]]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    result = launch([ENTRY_POINT], run_dir, "seed=3", "logger=[csv,wandb_offline]")
+    return run_dir, result
+
+
+def test_a_twenty_step_run_writes_every_output(first_run):
+    run_dir, result = first_run
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    assert summary["status"] == "completed" and summary["error"] is None
+    assert summary["steps"] == 20 and summary["seed"] == 3
+    assert "seed=3" in summary["overrides"] and "debug=default" in summary["overrides"]
+    assert set(summary["final"]) >= {"train/loss", "train/recon", "train/kl", "train/elbo"}
+    assert summary["hyperparameters"]["beta"] == 0.0316 and summary["wall_time_s"] > 0
+    checkpoint = torch.load(run_dir / summary["checkpoint"], weights_only=False)
+    assert checkpoint["global_step"] == 20
+    assert (run_dir / ".hydra" / "config.yaml").exists() and (run_dir / ".hydra" / "overrides.yaml").exists()
+    assert sorted(p.name for p in (run_dir / "images").glob("*.png")) == [
+        "step_0000010.png",
+        "step_0000020.png",
+    ]
+    assert len(logged_losses(run_dir)) == 4  # every 5 steps
+    assert list((run_dir / "wandb").glob("offline-run-*")), "wandb wrote no offline run"
+    assert f"outputs in {run_dir}" in result.stdout
+
+
+def test_same_seed_gives_identical_losses_through_python_dash_m(first_run, tmp_path):
+    run_dir, _ = first_run
+    again = tmp_path / "again"
+    launch([sys.executable, "-m", "overlapvae.train"], again, "seed=3", "logger=csv")
+    assert logged_losses(again) == logged_losses(run_dir)
+    first, second = (json.loads((d / "metrics.json").read_text())["final"] for d in (run_dir, again))
+    assert first == second
+
+
+def test_another_seed_gives_other_losses(first_run, tmp_path):
+    run_dir, _ = first_run
+    other = tmp_path / "other"
+    launch([ENTRY_POINT], other, "seed=4", "logger=csv")
+    assert logged_losses(other) != logged_losses(run_dir)
