@@ -4,8 +4,10 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,22 @@ def test_another_seed_gives_other_losses(first_run, tmp_path):
     other = tmp_path / "other"
     launch([ENTRY_POINT], other, "seed=4", "logger=csv")
     assert logged_losses(other) != logged_losses(run_dir)
+
+
+@pytest.mark.parametrize(("sent", "exit_code"), [(signal.SIGINT, 1), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_saves_its_step_and_says_so(tmp_path, sent, exit_code):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [ENTRY_POINT, *FAST, f"hydra.run.dir={run_dir}", "trainer.max_steps=100000", "logger=csv"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline:  # the first periodic checkpoint
+        time.sleep(0.2)
+    process.send_signal(sent)
+    assert process.wait(timeout=120) == exit_code
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert torch.load(checkpoint, weights_only=False)["global_step"] == summary["steps"] > 0

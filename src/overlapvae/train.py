@@ -18,6 +18,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.config import register_schemas
@@ -27,6 +28,9 @@ from overlapvae.losses import ReconstructionLoss
 from overlapvae.utils.files import atomic_write_json
 
 register_schemas()
+
+#: A run stopped by SIGTERM (a scheduler's pre-emption or time limit) must not report success.
+SIGTERM_EXIT_CODE = 128 + 15
 
 warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
@@ -109,7 +113,7 @@ def _final_losses(run: TrainingRun) -> dict[str, float]:
 
 
 def _finish_wandb() -> None:
-    """Close any wandb run, so a multirun never merges jobs into one run (ANCHORS pain point 7)."""
+    """Close any wandb run, so a multirun never merges jobs into one run."""
     import wandb
 
     if wandb.run is not None:
@@ -129,8 +133,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     try:
         run.trainer.fit(run.framework, datamodule=run.datamodule)
         status = "completed"
+    except SIGTERMException as exception:
+        status, error = "interrupted", "received SIGTERM"
+        raise SystemExit(SIGTERM_EXIT_CODE) from exception
     except SystemExit:
-        status, error = "interrupted", "interrupted by a signal or Ctrl-C"
+        status, error = "interrupted", "interrupted (KeyboardInterrupt)"
         raise
     except BaseException as exception:
         error = f"{type(exception).__name__}: {exception}"

@@ -1,4 +1,4 @@
-"""XYObject and XYObjectShaded against PAPER §2.2."""
+"""XYObject and XYObjectShaded against disent's definitions and constants."""
 
 import pytest
 import torch

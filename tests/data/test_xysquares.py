@@ -1,4 +1,4 @@
-"""XYSquares against the closed forms of PAPER §2.1, §2.4 and §3.5."""
+"""XYSquares against its closed forms: grid offsets, perceived distances, standardisation constants."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 
 from overlapvae.data import XYSquares, XYSquaresMinimal
 
-PAPER_OFFSETS = {1: 24, 2: 21, 3: 17, 4: 14, 5: 10, 6: 7, 7: 3, 8: 0}
+CENTRED_OFFSETS = {1: 24, 2: 21, 3: 17, 4: 14, 5: 10, 6: 7, 7: 3, 8: 0}
 
 
 def unit_images(data, factors):
@@ -29,14 +29,14 @@ def test_size_names_and_shape():
     assert data.image_shape == (3, 64, 64)
 
 
-@pytest.mark.parametrize(("spacing", "offset"), PAPER_OFFSETS.items())
+@pytest.mark.parametrize(("spacing", "offset"), CENTRED_OFFSETS.items())
 def test_grid_offsets_centre_the_grid(spacing, offset):
     assert XYSquares(grid_spacing=spacing, grid_size=8).offset == offset
 
 
 @pytest.mark.parametrize("spacing", range(1, 9))
 def test_perceived_distance_is_16_min_ks_8_over_12288(spacing):
-    """PAPER §3.5: moving one square k steps changes 2·8·min(k·s, 8) pixels of one channel."""
+    """Moving one square k steps changes 2·8·min(k·s, 8) pixels of one channel."""
     data = XYSquares(grid_spacing=spacing, grid_size=8)
     generator = torch.Generator().manual_seed(spacing)
     for factor in range(6):

@@ -1,4 +1,4 @@
-"""conv64 exactly as PAPER §5.2, and the fully-connected test model."""
+"""conv64 exactly as the paper's Table A3, and the fully-connected test model."""
 
 import math
 
@@ -19,7 +19,7 @@ def linear(fan_in, fan_out):
 
 @pytest.mark.parametrize(("channels", "parameters"), [(1, 923_251), (3, 925_301)])
 def test_conv64_shapes_and_parameter_count(channels, parameters):
-    """z = 25 with (mean, log-variance) heads; the count layer by layer from PAPER §5.2's table."""
+    """z = 25 with (mean, log-variance) heads; the count layer by layer from the paper's Table A3."""
     by_layer = (
         kernel4(channels, 32)
         + kernel4(32, 32)

@@ -1,7 +1,7 @@
 """The ground-truth data abstraction: a full grid of factors and a batch renderer.
 
 Factor indices are integers in ``[0, size_i)``; observation indices enumerate the grid in
-row-major (C) order, so the last factor varies fastest (PAPER §2.1, "Index → factors").
+row-major (C) order, so the last factor varies fastest, as in disent and disentanglement_lib.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class GroundTruthData(ABC):
     """A data set whose every observation is fixed by a vector of discrete ground-truth factors.
 
     Subclasses define ``factor_names``, ``factor_sizes``, ``image_shape`` (C, H, W), the
-    per-channel standardisation constants ``mean`` and ``std`` (PAPER §2.4), and ``render``.
+    per-channel standardisation constants ``mean`` and ``std`` (the paper's Table A2), and ``render``.
     """
 
     factor_names: tuple[str, ...]

@@ -25,7 +25,7 @@ class GroundTruthDataModule(L.LightningDataModule):
     uniformly over the grid.
 
     ``standardise=True`` (or ``None``) gives images standardised with the data set's constants
-    (PAPER §2.4); ``False`` gives [0, 1] images, as BCE targets need. The training app resolves
+    (the paper's Table A2); ``False`` gives [0, 1] images, as BCE targets need. The training app resolves
     ``None`` from the reconstruction loss. An "epoch" is ``steps_per_epoch``
     batches, by default one data set's worth; training length is set by the trainer's
     ``max_steps``. The generator state is saved in checkpoints, so a resumed run continues the

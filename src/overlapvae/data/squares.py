@@ -34,8 +34,9 @@ class SquareLayers:
 def lit_image_std(lit_pixels: Tensor, num_pixels: int) -> Tensor:
     """Sample std (ddof = 1) of a channel with ``lit_pixels`` ones among ``num_pixels`` values.
 
-    The standardisation constants of PAPER §2.2 and §2.4 are means over images of this per-image,
-    per-channel std (e.g. XYSquares: 64 lit pixels of 4096 gives exactly 1/√65 = 0.1240347).
+    The standardisation constants of the paper's Table A2 (and of disent's XYObject) are means
+    over images of this per-image, per-channel std (e.g. XYSquares: 64 lit pixels of 4096 give
+    exactly 1/√65 = 0.1240347).
     """
     lit = lit_pixels.to(torch.float64)
     return torch.sqrt(lit * (num_pixels - lit) / (num_pixels * (num_pixels - 1)))

@@ -1,4 +1,4 @@
-"""Per-channel input standardisation (PAPER §2.4): uint8 ÷ 255, then (x − mean) / std."""
+"""Per-channel input standardisation (the paper's Table A2): uint8 ÷ 255, then (x − mean) / std."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def apply_standardisation(images: Tensor, scale: Tensor, shift: Tensor) -> Tenso
 
 
 def standardise(images: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    """Map ``uint8 [B, C, H, W]`` images to standardised ``float32`` (PAPER §2.4)."""
+    """Map ``uint8 [B, C, H, W]`` images to standardised ``float32``."""
     return apply_standardisation(images, *standardise_coefficients(mean, std, images.device))
 
 

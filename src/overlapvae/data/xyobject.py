@@ -1,4 +1,4 @@
-"""XYObject and XYObjectShaded (PAPER §2.2): one coloured square that moves, scales and changes colour.
+"""XYObject and XYObjectShaded (disent ``XYObjectData``): one square that moves, scales, changes colour.
 
 Both render the same 75,000 images; they differ only in how the colour is factorised, which is the
 point of the pair: the same data with different ground truth gets different disentanglement scores.
@@ -22,7 +22,7 @@ class XYObject(SquaresData):
     its channel values are ``hue · (b + 1) // levels`` (integer division). The square's top-left
     corner is ``spacing · (x, y) + (max_size − size) // 2``.
 
-    ``mean``/``std`` follow the convention that produced PAPER §2.2's constants: the mean pixel
+    ``mean``/``std`` follow the convention of disent's constants (0.0098188, 0.0526324): the mean pixel
     value, and the mean over images of each image's per-channel std with ddof = 1 (both exact).
     """
 

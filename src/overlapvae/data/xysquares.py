@@ -1,4 +1,4 @@
-"""XYSquares: the adversarial data set of PAPER §2.1 (Michlo et al. 2023, §5.1).
+"""XYSquares: the adversarial data set of Michlo et al. (2023), §5.1.
 
 Up to three squares move on a grid. With ``grid_spacing == square_size`` no two positions of a
 square overlap, so the pixel-wise distance between any two observations one factor apart is the
@@ -60,7 +60,7 @@ class XYSquares(SquaresData):
     Factors ``x_R, y_R, x_G, y_G, x_B, y_B`` (x indexes columns, y rows). In RGB mode square ``i``
     is drawn only in channel ``i``; in greyscale mode every square is drawn in the one channel and
     overlapping squares paint their union. The standardisation
-    constants follow PAPER §2.4's convention exactly (see ``_pixel_statistics``).
+    constants follow the paper's Table A2 exactly (see ``_pixel_statistics``).
     """
 
     def __init__(
@@ -125,7 +125,7 @@ class XYSquares(SquaresData):
     def _pixel_statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Exact per-channel constants: mean pixel value and mean per-image std (ddof = 1).
 
-        This is the convention of PAPER §2.4 (RGB: mean 1/64, std 1/√65 at any spacing). A
+        This is the convention of the paper's Table A2 (RGB: mean 1/64, std 1/√65 at any spacing). A
         channel that no square reaches is constant 0 and gets std 1, so it stays 0.
         """
         _, height, width = self.image_shape
@@ -159,7 +159,7 @@ class XYSquares(SquaresData):
 
 
 class XYSquaresMinimal(SquaresData):
-    """The paper's fixed XYSquares (disent's ``XYSquaresMinimalData``, PAPER §2.1 and §8.7).
+    """The paper's fixed XYSquares (disent's ``XYSquaresMinimalData``).
 
     Three 8-px RGB squares on an 8-px grid with no offset: square ``i`` covers rows ``8·y_i``
     to ``8·y_i + 8`` and columns ``8·x_i`` to ``8·x_i + 8`` of channel ``i``. Identical to

@@ -50,8 +50,11 @@ class AutoEncoder(L.LightningModule):
             {name: torchmetrics.MeanMetric(nan_strategy="disable") for name in self.term_names}
         )
         self.save_hyperparameters(ignore=["model", "recon_loss", "optimizer"])
-        self.hparams["latent_size"] = self.latent_size
-        self.hparams["recon_reduction"] = recon_loss.reduction
+        self.hparams.update(self.derived_hyperparameters())
+
+    def derived_hyperparameters(self) -> dict[str, Any]:
+        """Values computed from the arguments, saved and logged with the hyperparameters."""
+        return {"latent_size": self.latent_size, "recon_reduction": self.recon_loss.reduction}
 
     @property
     def latent_size(self) -> int:

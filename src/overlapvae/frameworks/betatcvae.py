@@ -8,6 +8,7 @@ reconstruction loss, so under the paper's ``mean`` reduction each weight is on t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor
 
@@ -49,9 +50,12 @@ class BetaTCVAE(VAE):
         self.estimator = estimator
         self.dataset_size = dataset_size
         super().__init__(model, recon_loss, optimizer, image_shape)
-        self.hparams["beta_sum_equivalent"] = summed_equivalent(
-            beta, recon_loss.reduction, self.image_shape, self.latent_size
-        )
+
+    def derived_hyperparameters(self) -> dict[str, Any]:
+        """``beta_sum_equivalent`` here is the total-correlation weight in the summed convention."""
+        reduction = self.recon_loss.reduction
+        beta_sum = summed_equivalent(self.beta, reduction, self.image_shape, self.latent_size)
+        return {**super().derived_hyperparameters(), "beta_sum_equivalent": beta_sum}
 
     def setup(self, stage: str) -> None:
         if self.dataset_size is None:

@@ -1,7 +1,7 @@
 """VAE and β-VAE (Kingma & Welling 2014; Higgins et al. 2017) with the paper's β normalisation.
 
 ``loss = L_rec + β · KL(q(z|x) ‖ N(0, I))`` with both terms reduced alike: under the paper's
-``mean`` reduction (PAPER §5.1) the reconstruction is a mean over B·C·H·W and the KL a mean over
+``mean`` reduction (the paper's Appendix B.1) the reconstruction is a mean over B·C·H·W and the KL a mean over
 B·z, so the equivalent β of the summed convention is ``β · C·H·W / z`` (logged as
 ``beta_sum_equivalent``).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor
 
@@ -20,7 +21,7 @@ from overlapvae.losses.reduction import reduce
 
 
 def summed_equivalent(weight: float, reduction: str, image_shape: Sequence[int], latent_size: int) -> float:
-    """The weight of a KL-type term in the summed convention (PAPER Appendix B.1)."""
+    """The weight of a KL-type term in the summed convention (the paper's Appendix B.1)."""
     return weight * math.prod(image_shape) / latent_size if reduction == "mean" else weight
 
 
@@ -34,17 +35,11 @@ class VAE(AutoEncoder):
     def kl_weight(self) -> float:
         return 1.0
 
-    def __init__(
-        self,
-        model: ModelFactory,
-        recon_loss: ReconstructionLoss,
-        optimizer: OptimizerFactory,
-        image_shape: Sequence[int],
-    ) -> None:
-        super().__init__(model, recon_loss, optimizer, image_shape)
-        self.hparams["beta_sum_equivalent"] = summed_equivalent(
-            self.kl_weight, recon_loss.reduction, self.image_shape, self.latent_size
+    def derived_hyperparameters(self) -> dict[str, Any]:
+        beta_sum = summed_equivalent(
+            self.kl_weight, self.recon_loss.reduction, self.image_shape, self.latent_size
         )
+        return {**super().derived_hyperparameters(), "beta_sum_equivalent": beta_sum}
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of ``q(z|x)``: the first and second halves of the encoder output."""

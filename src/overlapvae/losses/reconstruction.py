@@ -1,4 +1,6 @@
-"""Pixel-wise reconstruction losses L_rec(x̂, x) with an explicit reduction (PAPER §5.3).
+"""Pixel-wise reconstruction losses L_rec(x̂, x) with an explicit reduction.
+
+The paper trains with MSE; L1 and BCE are the usual alternatives (disent's ``mae`` and ``bce``).
 
 ``x̂`` is the raw decoder output and ``x`` the target batch. Each loss also owns the activation that
 maps raw decoder outputs to images (identity for MSE/L1, sigmoid for BCE-with-logits), so a

@@ -1,6 +1,6 @@
 """Explicit loss reductions, shared by reconstruction and regularisation terms.
 
-The paper's convention (PAPER §5.1, Appendix B.1) is ``mean``: the reconstruction term is the mean
+The paper's convention (Michlo et al. 2023, Appendix B.1) is ``mean``: the reconstruction term is the mean
 over B·C·H·W elements and the KL the mean over B·z, so β there equals β_sum · z / (C·H·W).
 """
 

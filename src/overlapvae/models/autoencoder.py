@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 
 def init_xavier_normal(module: nn.Module) -> None:
-    """Xavier-normal (gain 1) weights and zero biases on every Linear/Conv layer (PAPER §5.2)."""
+    """Xavier-normal (gain 1) weights and zero biases on every Linear/Conv layer, as the paper's models."""
     for layer in module.modules():
         if isinstance(layer, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
             nn.init.xavier_normal_(layer.weight)

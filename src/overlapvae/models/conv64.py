@@ -1,4 +1,4 @@
-"""The conv64 encoder/decoder of PAPER §5.2 (paper Table A3; disent ``EncoderConv64``/``DecoderConv64``)."""
+"""The conv64 encoder/decoder of the paper's Table A3 (disent ``EncoderConv64``/``DecoderConv64``)."""
 
 from __future__ import annotations
 
