@@ -56,7 +56,6 @@ class ReconstructionImages(Callback):
         self.every_n_steps = every_n_steps
         self.num_images = num_images
         self.traversal_steps = traversal_steps
-        self.written: list[Path] = []
         self._latest_images: Tensor | None = None
         self._written_step = -1
 
@@ -105,7 +104,6 @@ class ReconstructionImages(Callback):
         buffer = io.BytesIO()
         mpl_image.imsave(buffer, grid, format="png")
         atomic_write_bytes(path, buffer.getvalue())
-        self.written.append(path)
         self._written_step = trainer.global_step
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):

@@ -83,6 +83,10 @@ class GroundTruthDataModule(L.LightningDataModule):
                 self._pending_state = None
         return self._generator
 
+    def setup(self, stage: str) -> None:
+        """Start the stream afresh on the training device (batches drawn before ``fit`` don't count)."""
+        self._generator = None
+
     def train_dataloader(self) -> DataLoader:
         return DataLoader(range(self.steps_per_epoch), batch_size=None, shuffle=False, num_workers=0)
 

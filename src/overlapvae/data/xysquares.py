@@ -27,16 +27,11 @@ def _overlap_signatures(starts: Tensor, size: int, count: int) -> tuple[Tensor, 
     """
     placements = torch.cartesian_prod(*([starts] * count)).view(-1, count)
     subsets = [[i for i in range(count) if mask >> i & 1] for mask in range(1, 2**count)]
-    lengths = torch.stack(
-        [
-            (placements[:, subset].min(dim=1).values + size - placements[:, subset].max(dim=1).values).clamp(
-                min=0
-            )
-            for subset in subsets
-        ],
-        dim=1,
-    )
-    unique, counts = torch.unique(lengths, dim=0, return_counts=True)
+    lengths = []
+    for subset in subsets:
+        chosen = placements[:, subset]
+        lengths.append((chosen.min(dim=1).values + size - chosen.max(dim=1).values).clamp(min=0))
+    unique, counts = torch.unique(torch.stack(lengths, dim=1), dim=0, return_counts=True)
     signs = torch.tensor([(-1) ** (len(subset) + 1) for subset in subsets], dtype=torch.long)
     return unique, counts.to(torch.float64) / placements.shape[0], signs
 
