@@ -34,7 +34,7 @@ class NonFiniteLossGuard(Callback):
     ) -> None:
         terms = {name: value.detach() for name, value in outputs.items() if isinstance(value, Tensor)}
         finite = torch.isfinite(terms["loss"])
-        step = torch.tensor(trainer.global_step, device=finite.device)
+        step = torch.full((), trainer.global_step, device=finite.device)  # a fill, not a host copy
         if self._first_bad_step is None:
             self._first_bad_step = torch.full_like(step, -1)
             self._last_finite_step = torch.full_like(step, -1)
