@@ -39,7 +39,8 @@ def _config_type(annotation: Any) -> Any:
         members = [a for a in arguments if a is not type(None)]
         if len(members) == 1 and len(arguments) == 2:
             inner = _config_type(members[0])
-            return typing.Optional[inner] if inner is not Any else Any  # noqa: UP045 (OmegaConf needs Optional)
+            # OmegaConf validates typing.Optional, not the X | None union type
+            return typing.Optional[inner] if inner is not Any else Any  # noqa: UP045
         return Any
     if origin is typing.Literal:
         return str

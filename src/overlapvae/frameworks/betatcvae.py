@@ -8,12 +8,11 @@ reconstruction loss, so under the paper's ``mean`` reduction each weight is on t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from torch import Tensor
 
 from overlapvae.frameworks.autoencoder import ModelFactory, OptimizerFactory
-from overlapvae.frameworks.vae import VAE, summed_equivalent
+from overlapvae.frameworks.vae import VAE
 from overlapvae.losses.reconstruction import ReconstructionLoss
 from overlapvae.losses.reduction import reduce_sample_totals
 from overlapvae.losses.total_correlation import decompose_kl
@@ -51,11 +50,10 @@ class BetaTCVAE(VAE):
         self.dataset_size = dataset_size
         super().__init__(model, recon_loss, optimizer, image_shape)
 
-    def derived_hyperparameters(self) -> dict[str, Any]:
-        """``beta_sum_equivalent`` here is the total-correlation weight in the summed convention."""
-        reduction = self.recon_loss.reduction
-        beta_sum = summed_equivalent(self.beta, reduction, self.image_shape, self.latent_size)
-        return {**super().derived_hyperparameters(), "beta_sum_equivalent": beta_sum}
+    @property
+    def reported_beta(self) -> float:
+        """The total-correlation weight."""
+        return self.beta
 
     def setup(self, stage: str) -> None:
         if self.dataset_size is None:

@@ -1,8 +1,8 @@
 """VAE and β-VAE (Kingma & Welling 2014; Higgins et al. 2017) with the paper's β normalisation.
 
 ``loss = L_rec + β · KL(q(z|x) ‖ N(0, I))`` with both terms reduced alike: under the paper's
-``mean`` reduction (the paper's Appendix B.1) the reconstruction is a mean over B·C·H·W and the KL a mean over
-B·z, so the equivalent β of the summed convention is ``β · C·H·W / z`` (logged as
+``mean`` reduction (its Appendix B.1) the reconstruction is a mean over B·C·H·W and the KL a
+mean over B·z, so the equivalent β of the summed convention is ``β · C·H·W / z`` (logged as
 ``beta_sum_equivalent``).
 """
 
@@ -35,10 +35,14 @@ class VAE(AutoEncoder):
     def kl_weight(self) -> float:
         return 1.0
 
+    @property
+    def reported_beta(self) -> float:
+        """The weight logged as ``beta_sum_equivalent`` (in the summed convention)."""
+        return self.kl_weight
+
     def derived_hyperparameters(self) -> dict[str, Any]:
-        beta_sum = summed_equivalent(
-            self.kl_weight, self.recon_loss.reduction, self.image_shape, self.latent_size
-        )
+        reduction = self.recon_loss.reduction
+        beta_sum = summed_equivalent(self.reported_beta, reduction, self.image_shape, self.latent_size)
         return {**super().derived_hyperparameters(), "beta_sum_equivalent": beta_sum}
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
