@@ -54,6 +54,7 @@ format: install
 benchmark: install
 	$(BIN)/python benchmarks/data_throughput.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/metrics.py
 
 clean-logs:
 	rm -rf logs

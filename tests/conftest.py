@@ -15,7 +15,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from overlapvae.train import config_dir
+from overlapvae.train import config_dir, finish_wandb
 
 FAST = (
     "debug=default",
@@ -25,6 +25,8 @@ FAST = (
     "datamodule.batch_size=8",
     "~callbacks.progress_bar",
     "+trainer.enable_progress_bar=false",
+    "metrics@evaluation.periodic=none",
+    "metrics@evaluation.final=none",
 )
 
 
@@ -39,10 +41,7 @@ def compose_train(overrides: Sequence[str], output_dir: Path | None = None) -> D
 def _close_wandb_runs():
     """Runs trained outside ``train()`` must not leak a wandb run into the next test."""
     yield
-    import wandb
-
-    if wandb.run is not None:
-        wandb.finish()
+    finish_wandb()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ and ``metrics.json``, written atomically when the run ends, however it ends.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,14 +18,14 @@ from typing import Any
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from overlapvae.build import build_framework, config_dir, make, resolve_standardise
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
-from overlapvae.losses import ReconstructionLoss
+from overlapvae.metrics import DisentanglementMetrics
 from overlapvae.utils.files import atomic_write_json
 
 register_schemas()
@@ -39,35 +40,11 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
 )
 
 
-def config_dir() -> str:
-    """``conf/`` inside an installed wheel, else the repository's top-level ``conf/``."""
-    packaged = Path(__file__).parent / "conf"
-    return str(packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "conf")
-
-
 @dataclass
 class TrainingRun:
     datamodule: GroundTruthDataModule
     framework: AutoEncoder
     trainer: L.Trainer
-
-
-def make(node: DictConfig, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` with plain Python lists and dicts for every argument."""
-    return instantiate(node, _convert_="all", **kwargs)
-
-
-def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) -> bool:
-    """Standardise inputs unless the loss needs [0, 1] targets; refuse a contradictory request."""
-    needs_unit_interval = recon_loss.requires_unit_interval_targets
-    if requested is None:
-        return not needs_unit_interval
-    if requested and needs_unit_interval:
-        raise ValueError(
-            f"{type(recon_loss).__name__} needs targets in [0, 1], but datamodule.standardise=true; "
-            "set datamodule.standardise=false (or null to choose automatically)"
-        )
-    return requested
 
 
 def build(cfg: DictConfig) -> TrainingRun:
@@ -86,13 +63,7 @@ def build(cfg: DictConfig) -> TrainingRun:
         seed=cfg.seed,
         standardise=resolve_standardise(cfg.datamodule.get("standardise"), recon_loss),
     )
-    framework = make(
-        cfg.framework,
-        model=make(cfg.model),
-        recon_loss=recon_loss,
-        optimizer=make(cfg.optimizer),
-        image_shape=data.image_shape,
-    )
+    framework = build_framework(cfg, data, recon_loss)
     callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
     loggers = [make(node) for node in cfg.logger.values() if node and "_target_" in node]
     trainer = make(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -112,11 +83,19 @@ def _final_losses(run: TrainingRun) -> dict[str, float]:
     return final
 
 
-def _finish_wandb() -> None:
-    """Close any wandb run, so a multirun never merges jobs into one run."""
-    import wandb
+def _disentanglement(run: TrainingRun) -> dict[str, Any]:
+    """The metrics callback's record (final and max-over-training scores), if it ran."""
+    for callback in run.trainer.callbacks:
+        if isinstance(callback, DisentanglementMetrics):
+            return {"disentanglement": callback.summary()}
+    return {}
 
-    if wandb.run is not None:
+
+def finish_wandb() -> None:
+    """Close any wandb run, so a multirun never merges jobs into one run. A run that never
+    imported wandb (no wandb logger) has none to close, and does not pay for the import."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
         wandb.finish()
 
 
@@ -154,9 +133,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "final": _final_losses(run),
             "hyperparameters": dict(run.framework.hparams),
             "checkpoint": str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
+            **_disentanglement(run),
         }
         atomic_write_json(output_dir / "metrics.json", summary)
-        _finish_wandb()
+        finish_wandb()
     return summary
 
 

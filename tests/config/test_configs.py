@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
+from overlapvae.build import make
 from overlapvae.callbacks import LastCheckpoint, NonFiniteLossGuard, ReconstructionImages
 from overlapvae.frameworks import AutoEncoder
+from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.train import build, config_dir
 
 CONF = Path(config_dir())
@@ -44,6 +47,8 @@ def test_every_option_composes_instantiates_and_trains_a_step(train_config, grou
     if group == "trainer" and option in GPU_ONLY and not torch.cuda.is_available():
         overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
     fast = group not in ("model", "experiment")  # these choose the model themselves
+    if not fast:
+        overrides += ["metrics@evaluation.periodic=none", "metrics@evaluation.final=none"]
     run = build(train_config(*overrides, fast=fast))
     assert isinstance(run.framework, AutoEncoder)
     assert run.datamodule.image_shape == run.framework.image_shape
@@ -94,3 +99,45 @@ def test_bce_targets_are_never_standardised(train_config):
     assert build(train_config("loss=mse")).datamodule.standardise is True
     with pytest.raises(ValueError, match=r"needs targets in \[0, 1\].*datamodule\.standardise=false"):
         build(train_config("loss=bce", "datamodule.standardise=true"))
+
+
+@pytest.mark.parametrize("option", options("metrics"))
+def test_every_metrics_preset_composes_for_training_and_for_evaluate(train_config, option):
+    cfg = train_config(f"metrics@evaluation.periodic={option}", f"metrics@evaluation.final={option}")
+    callback = make(cfg.callbacks.metrics)
+    assert isinstance(callback.periodic, MetricSuite) and isinstance(callback.final, MetricSuite)
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        evaluate_cfg = compose("evaluate", overrides=[f"metrics@evaluation={option}", "checkpoint=run"])
+    suite = make(evaluate_cfg.evaluation)
+    assert isinstance(suite, MetricSuite) and suite.representation == "mean" and suite.random_seed == 0
+    assert set(suite.metrics) == set(callback.final.metrics)
+
+
+def test_reference_and_fast_presets_have_the_documented_sizes(train_config):
+    cfg = train_config(fast=False)
+    reference, fast = make(cfg.evaluation.final).metrics, make(cfg.evaluation.periodic).metrics
+    assert reference == {
+        "mig": MIG(num_train=10_000, num_bins=20),
+        "dci": DCI(num_train=10_000, num_test=5_000, n_jobs=-1),
+        "sap": SAP(num_train=10_000, num_test=5_000, continuous_factors=False),
+        "factor_vae": FactorVAEScore(64, 10_000, 5_000, 10_000, prune_threshold=0.05),
+        "beta_vae": BetaVAEScore(64, 10_000, 5_000),
+        "unsupervised": Unsupervised(num_train=10_000, num_bins=20),
+    }
+    assert fast == {
+        "mig": MIG(num_train=2_000),
+        "dci": DCI(num_train=1_000, num_test=500),
+        "sap": SAP(num_train=2_000, num_test=1_000),
+        "factor_vae": FactorVAEScore(64, 700, 350, 1_000, prune_threshold=0.0),
+        "unsupervised": Unsupervised(num_train=2_000),
+    }
+    callback = make(cfg.callbacks.metrics)
+    assert callback.due(2400) == ["mig", "sap", "unsupervised"] and callback.due(0) == []
+    assert callback.due(7200) == list(fast)
+
+
+def test_metric_settings_are_typed_at_compose_time(train_config):
+    with pytest.raises(ConfigCompositionException, match="num_train"):
+        train_config("metrics@evaluation.final=reference", "evaluation.final.metrics.dci.num_train=many")
+    with pytest.raises(ConfigCompositionException, match="num_trian"):
+        train_config("metrics@evaluation.final=reference", "evaluation.final.metrics.dci.num_trian=5")

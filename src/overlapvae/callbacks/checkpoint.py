@@ -36,7 +36,7 @@ class LastCheckpoint(ModelCheckpoint):
 
     def _save_final(self, trainer: L.Trainer) -> None:
         if trainer.global_step > 0:
-            trainer.save_checkpoint(self.last_path)
+            trainer.save_checkpoint(self.last_path, weights_only=False)  # full state, to resume
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)

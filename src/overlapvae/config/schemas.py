@@ -21,6 +21,7 @@ from omegaconf import MISSING
 from overlapvae.data import GroundTruthDataModule, XYObject, XYObjectShaded, XYSquares, XYSquaresMinimal
 from overlapvae.frameworks import VAE, AutoEncoder, BetaTCVAE, BetaVAE
 from overlapvae.losses import BCEWithLogitsLoss, L1Loss, MSELoss
+from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.models import Conv64, FullyConnected
 
 _PLAIN = (int, float, bool, str)
@@ -91,7 +92,20 @@ class TrainConfig:
     logger: Any = dataclasses.field(default_factory=dict)
     callbacks: Any = dataclasses.field(default_factory=dict)
     paths: Any = MISSING
+    evaluation: Any = dataclasses.field(default_factory=dict)
     extras: Any = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    """The root of ``conf/evaluate.yaml``: which checkpoint, on which device, into which file."""
+
+    checkpoint: str = MISSING
+    device: str = "auto"
+    output_name: str = "eval_metrics.json"
+    task_name: str = "evaluate"
+    evaluation: Any = MISSING
+    paths: Any = MISSING
 
 
 SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
@@ -110,13 +124,23 @@ SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
     },
     "model": {"conv64": (Conv64, True), "fc": (FullyConnected, True)},
     "loss": {"mse": (MSELoss, False), "l1": (L1Loss, False), "bce": (BCEWithLogitsLoss, False)},
+    "metrics": {"suite": (MetricSuite, False)},
+    "metric": {
+        "mig": (MIG, False),
+        "dci": (DCI, False),
+        "sap": (SAP, False),
+        "factor_vae": (FactorVAEScore, False),
+        "beta_vae": (BetaVAEScore, False),
+        "unsupervised": (Unsupervised, False),
+    },
 }
 
 
 def register_schemas() -> None:
-    """Store every schema under ``schema/<group>/<name>`` and the root as ``train_schema``."""
+    """Store every schema under ``schema/<group>/<name>`` and the app roots as ``<app>_schema``."""
     store = ConfigStore.instance()
     for group, options in SCHEMAS.items():
         for name, (target, partial) in options.items():
             store.store(group=f"schema/{group}", name=name, node=schema_for(target, partial=partial))
     store.store(name="train_schema", node=TrainConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)

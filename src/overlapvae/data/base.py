@@ -105,3 +105,10 @@ class GroundTruthData(ABC):
         """Render as ``float32`` images standardised per channel with ``mean`` and ``std``."""
         constants = self._constants(factors.device)
         return apply_standardisation(self.render(factors), constants["scale"], constants["shift"])
+
+    def render_float(self, factors: Tensor, standardise: bool = True) -> Tensor:
+        """``float32`` images as a model sees them: standardised, or on the [0, 1] scale
+        (what BCE targets need) when ``standardise`` is false."""
+        if standardise:
+            return self.render_standardised(factors)
+        return self.render(factors).to(torch.float32).div_(255.0)

@@ -93,11 +93,7 @@ class GroundTruthDataModule(L.LightningDataModule):
     def sample_batch(self) -> tuple[Tensor, Tensor]:
         """Draw and render one batch on the training device."""
         factors = self.data.sample_factors(self.batch_size, self.generator())
-        if self.standardise:
-            images = self.data.render_standardised(factors)
-        else:
-            images = self.data.render(factors).to(torch.float32).div_(255.0)
-        return images, factors
+        return self.data.render_float(factors, self.standardise), factors
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
         return self.sample_batch()
