@@ -86,7 +86,13 @@ def flops_per_step(batch_size: int, device: str) -> float:
     """Forward + backward FLOPs of one training step, counted by torch's flop counter."""
     with tempfile.TemporaryDirectory() as output_dir, initialize_config_dir(config_dir(), version_base="1.3"):
         cfg = compose(
-            "train", overrides=[f"datamodule.batch_size={batch_size}", f"paths.output_dir={output_dir}"]
+            "train",
+            overrides=[
+                f"datamodule.batch_size={batch_size}",
+                "logger=none",
+                "callbacks=none",
+                f"paths.output_dir={output_dir}",
+            ],
         )
         run = build(cfg)
         framework = run.framework.to(device)
@@ -121,6 +127,7 @@ def main() -> None:
                 steps_per_second(overrides, batch_size, args.steps, args.warmup) for _ in range(args.repeats)
             )
             baseline = baseline or rate
+            print(f"batch {batch_size}, {name}: {rate:.2f} steps/s", flush=True)
             gflops = rate * flops / 1e9
             reference = (
                 f"{rate / REFERENCE_STEPS_PER_SECOND:.2f}" if batch_size == 256 and device == "cpu" else ""
