@@ -1,7 +1,8 @@
-"""Composed config → objects, shared by the apps: the config dir, instantiation, the framework."""
+"""Composed config → objects, shared by the apps: the config dir, instantiation, data and framework."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,26 @@ def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) 
     return requested
 
 
-def build_framework(cfg: DictConfig, data: GroundTruthData, recon_loss: ReconstructionLoss) -> AutoEncoder:
-    """The framework of a ``train`` config (model, loss and optimizer injected) for ``data``."""
-    return make(
+@dataclass
+class Model:
+    """What a ``train`` config defines apart from the trainer: the data set, whether its images are
+    standardised for the loss, and the framework (model, loss and optimizer injected)."""
+
+    data: GroundTruthData
+    standardise: bool
+    framework: AutoEncoder
+
+
+def build_model(cfg: DictConfig) -> Model:
+    """The data set and framework of a composed ``train`` config (or a run's saved one)."""
+    data = make(cfg.dataset)
+    recon_loss = make(cfg.loss)
+    standardise = resolve_standardise(cfg.datamodule.get("standardise"), recon_loss)
+    framework = make(
         cfg.framework,
         model=make(cfg.model),
         recon_loss=recon_loss,
         optimizer=make(cfg.optimizer),
         image_shape=data.image_shape,
     )
+    return Model(data, standardise, framework)

@@ -8,7 +8,6 @@ Exits with status 1 when a metric failed; its error is in the file.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from overlapvae.build import build_framework, config_dir, make, resolve_standardise
+from overlapvae.build import build_model, config_dir, make
 from overlapvae.config import register_schemas
 from overlapvae.metrics import MetricSuite, posterior_encoder
 from overlapvae.utils.files import atomic_write_json
 
 register_schemas()
-log = logging.getLogger(__name__)
 
 
 def locate(checkpoint: str | Path) -> tuple[Path, Path, Path]:
@@ -59,16 +57,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     checkpoint_path, run_dir, output_dir = locate(cfg.checkpoint)
     run_cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     device = resolve_device(cfg.device)
-    data = make(run_cfg.dataset)
-    recon_loss = make(run_cfg.loss)
-    standardise = resolve_standardise(run_cfg.datamodule.get("standardise"), recon_loss)
-    framework = build_framework(run_cfg, data, recon_loss)
+    model = build_model(run_cfg)
     checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
-    framework.load_state_dict(checkpoint["state_dict"])
-    framework.to(device).eval()
+    model.framework.load_state_dict(checkpoint["state_dict"])
+    model.framework.to(device).eval()
     suite: MetricSuite = make(cfg.evaluation)
     started = time.perf_counter()
-    evaluation = suite.evaluate(posterior_encoder(framework), data, device, standardise)
+    evaluation = suite.evaluate(posterior_encoder(model.framework), model.data, device, model.standardise)
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     result = {
         "status": "failed" if evaluation.errors else "completed",

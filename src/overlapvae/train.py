@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from overlapvae.build import build_framework, config_dir, make, resolve_standardise
+from overlapvae.build import build_model, config_dir, make
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
@@ -55,19 +55,12 @@ def build(cfg: DictConfig) -> TrainingRun:
     are skipped.
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = make(cfg.dataset)
-    recon_loss = make(cfg.loss)
-    datamodule = make(
-        cfg.datamodule,
-        data=data,
-        seed=cfg.seed,
-        standardise=resolve_standardise(cfg.datamodule.get("standardise"), recon_loss),
-    )
-    framework = build_framework(cfg, data, recon_loss)
+    model = build_model(cfg)
+    datamodule = make(cfg.datamodule, data=model.data, seed=cfg.seed, standardise=model.standardise)
     callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
     loggers = [make(node) for node in cfg.logger.values() if node and "_target_" in node]
     trainer = make(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    return TrainingRun(datamodule=datamodule, framework=framework, trainer=trainer)
+    return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer)
 
 
 def _overrides() -> list[str]:
