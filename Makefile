@@ -55,6 +55,7 @@ benchmark: install
 	$(BIN)/python benchmarks/data_throughput.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/metrics.py
+	$(BIN)/python benchmarks/distances.py
 
 clean-logs:
 	rm -rf logs

@@ -61,6 +61,7 @@ def test_a_twenty_step_run_writes_every_output(first_run):
         "step_0000010.png",
         "step_0000020.png",
     ]
+    assert [p.name for p in (run_dir / "distances").glob("*.png")] == ["step_0000020.png"]
     assert len(logged_losses(run_dir)) == 4  # every 5 steps
     assert list((run_dir / "wandb").glob("offline-run-*")), "wandb wrote no offline run"
     assert f"outputs in {run_dir}" in result.stdout

@@ -1,13 +1,15 @@
-"""Training callbacks: checkpoints, the non-finite loss guard, images, model acceleration."""
+"""Training callbacks: checkpoints, the non-finite loss guard, images, model distances, model acceleration."""
 
 from overlapvae.callbacks.acceleration import ModelAcceleration
 from overlapvae.callbacks.checkpoint import LastCheckpoint
+from overlapvae.callbacks.distances import ModelDistanceFigures
 from overlapvae.callbacks.images import ReconstructionImages
 from overlapvae.callbacks.nonfinite import NonFiniteLossError, NonFiniteLossGuard
 
 __all__ = [
     "LastCheckpoint",
     "ModelAcceleration",
+    "ModelDistanceFigures",
     "NonFiniteLossError",
     "NonFiniteLossGuard",
     "ReconstructionImages",

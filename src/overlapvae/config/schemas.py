@@ -108,6 +108,32 @@ class EvaluateConfig:
     paths: Any = MISSING
 
 
+@dataclasses.dataclass
+class VerdictConfig:
+    constant_cv: float = 0.01
+    min_rank_correlation: float = 0.2
+
+
+@dataclasses.dataclass
+class AuditConfig:
+    """The root of ``conf/audit.yaml``: a data set, the losses to audit it under, the paper's sizes."""
+
+    dataset: Any = MISSING
+    losses: list[str] = dataclasses.field(default_factory=lambda: ["mse", "l1"])
+    factors: list[str] | None = None
+    num_traversals: int = 256
+    num_pairs: int = 50_000
+    triplets_per_traversal: int = 64
+    standardise: bool = False
+    seed: int = 777
+    device: str = "auto"
+    thresholds: VerdictConfig = dataclasses.field(default_factory=VerdictConfig)
+    checkpoint: str | None = None
+    model_traversals: int = 100
+    task_name: str = "audit"
+    paths: Any = MISSING
+
+
 SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
     "dataset": {
         "xysquares": (XYSquares, False),
@@ -144,3 +170,4 @@ def register_schemas() -> None:
             store.store(group=f"schema/{group}", name=name, node=schema_for(target, partial=partial))
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="audit_schema", node=AuditConfig)

@@ -17,6 +17,9 @@ from torch.nn import functional as F
 
 from overlapvae.losses.reduction import check_reduction, reduce
 
+#: Largest logit magnitude BCE distances use for saturated pixels (torch's log clamp of −100).
+LOGIT_LIMIT = 100.0
+
 
 class ReconstructionLoss(nn.Module):
     """Base class: ``elementwise`` gives per-element losses, ``forward`` reduces them."""
@@ -36,6 +39,19 @@ class ReconstructionLoss(nn.Module):
     def activate(self, reconstruction: Tensor) -> Tensor:
         """Map raw decoder outputs to images on the scale of the targets."""
         return reconstruction
+
+    def as_reconstruction(self, images: Tensor) -> Tensor:
+        """The raw decoder output whose activation is ``images`` (the inverse of ``activate``)."""
+        return images
+
+    def distance(self, images: Tensor, targets: Tensor) -> Tensor:
+        """The perceived distance d_pcv of the paper's §4: this loss between ``images`` taken as a
+        reconstruction and ``targets``, a mean over each image's C·H·W elements;
+        ``[..., C, H, W] → [...]`` (views of any stride are fine)."""
+        if images.shape != targets.shape or images.ndim < 3:
+            shapes = f"{tuple(images.shape)} and {tuple(targets.shape)}"
+            raise ValueError(f"expected two equal shapes [..., C, H, W], got {shapes}")
+        return self.elementwise(self.as_reconstruction(images), targets).mean(dim=(-3, -2, -1))
 
     def forward(self, reconstruction: Tensor, target: Tensor) -> Tensor:
         if reconstruction.shape != target.shape:
@@ -70,3 +86,8 @@ class BCEWithLogitsLoss(ReconstructionLoss):
 
     def activate(self, reconstruction: Tensor) -> Tensor:
         return torch.sigmoid(reconstruction)
+
+    def as_reconstruction(self, images: Tensor) -> Tensor:
+        """Logits of ``images``, clamped to ±100 so that a 0 or 1 pixel costs at most 100 nats,
+        as ``torch.nn.functional.binary_cross_entropy`` clamps its logarithms."""
+        return torch.logit(images).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)

@@ -1,0 +1,134 @@
+"""Traversal distance matrices of all six XYSquares factors (100 traversals each, MSE on [0, 1]) and
+the distances of a conv64 β-VAE (z = 9) along them (x, z, kl, x_recon): overlapvae against a
+per-traversal, per-pair implementation of the same definitions in this process (the algorithm of
+disent's ``compute_factor_distances``: each traversal rendered image by image, each pair's two
+images encoded and decoded anew). Both see the same traversals; their matrices must agree.
+The disent library itself took 32.6 s for this on the project's 2-core CPU.
+Run: ``python benchmarks/distances.py [--repeats N] [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+import numpy as np
+import torch
+
+from common import median_seconds, print_table
+from overlapvae.analysis import model_distance_matrices, symmetric_kl, traversal_distances, upper_pairs
+from overlapvae.data import XYSquares
+from overlapvae.frameworks import BetaVAE
+from overlapvae.losses import MSELoss
+from overlapvae.models import Conv64
+
+DISENT_SECONDS = 32.6
+TRAVERSALS = 100
+
+
+def make_model(device: torch.device) -> BetaVAE:
+    torch.manual_seed(0)
+    model = BetaVAE(
+        model=partial(Conv64, latent_size=9),
+        recon_loss=MSELoss(),
+        optimizer=partial(torch.optim.Adam, lr=1e-3),
+        image_shape=(3, 64, 64),
+        beta=0.0316,
+    ).to(device)
+    model.model.to(memory_format=torch.channels_last)  # the trainer's default layout
+    model.input_memory_format = torch.channels_last
+    return model.eval()
+
+
+def overlapvae_distances(data: XYSquares, model: BetaVAE, device: torch.device, seed: int) -> dict:
+    loss = {"mse": MSELoss()}
+    data_matrices = {
+        name: traversal_distances(
+            data, loss, name, TRAVERSALS, torch.Generator(device).manual_seed(seed)
+        ).matrices()["mse"]
+        for name in data.factor_names
+    }
+    model_matrices = {}
+    for name in data.factor_names:
+        generator = torch.Generator(device).manual_seed(seed)
+        model_matrices.update(model_distance_matrices(model, data, True, TRAVERSALS, generator, [name]))
+    return {"data": data_matrices, "model": model_matrices}
+
+
+@torch.no_grad()
+def per_pair_distances(data: XYSquares, model: BetaVAE, device: torch.device, seed: int) -> dict:
+    """The baseline: one traversal at a time, images rendered one by one, pairs through the model."""
+    loss = MSELoss()
+    data_matrices, model_matrices = {}, {}
+    for factor, name in enumerate(data.factor_names):
+        size = data.factor_sizes[factor]
+        first, second = (index.cpu().numpy() for index in upper_pairs(size))
+        bases = data.sample_factors(TRAVERSALS, torch.Generator(device).manual_seed(seed))
+        sums = {key: np.zeros((size, size)) for key in ("data", "factors", "x", "z", "kl", "x_recon")}
+        for base in bases:
+            traversal = base.repeat(size, 1)
+            traversal[:, factor] = torch.arange(size, device=device)
+            unit = torch.cat([data.render_float(row[None], standardise=False) for row in traversal])
+            standard = torch.cat([data.render_float(row[None], standardise=True) for row in traversal])
+            x_a, x_b = standard[first], standard[second]
+            (mean_a, log_a), (mean_b, log_b) = model.posterior(x_a), model.posterior(x_b)
+            decoded_a, decoded_b = model.decode(mean_a), model.decode(mean_b)
+            values = {
+                "data": loss.distance(unit[first], unit[second]),
+                "factors": (traversal[first] - traversal[second]).abs().sum(-1).double(),
+                "x": loss.distance(x_a, x_b),
+                "z": (mean_a - mean_b).norm(dim=-1),
+                "kl": symmetric_kl(mean_a, log_a, mean_b, log_b),
+                "x_recon": loss.distance(decoded_a, decoded_b),
+            }
+            for key, value in values.items():
+                sums[key][first, second] += value.cpu().numpy()
+                sums[key][second, first] += value.cpu().numpy()
+        data_matrices[name] = sums.pop("data") / TRAVERSALS
+        model_matrices[name] = {key: value / TRAVERSALS for key, value in sums.items()}
+    return {"data": data_matrices, "model": model_matrices}
+
+
+def largest_difference(ours: dict, theirs: dict) -> float:
+    differences = [
+        np.abs(ours["data"][name].cpu().numpy() - theirs["data"][name]).max() for name in ours["data"]
+    ]
+    for name, columns in ours["model"].items():
+        differences += [np.abs(m.cpu().numpy() - theirs["model"][name][k]).max() for k, m in columns.items()]
+    return float(max(differences))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    arguments = parser.parse_args()
+    device = torch.device(arguments.device)
+    data = XYSquares(grid_spacing=8, grid_size=8)
+    model = make_model(device)
+    ours = median_seconds(lambda: overlapvae_distances(data, model, device, 0), arguments.repeats, device)
+    theirs = median_seconds(
+        lambda: per_pair_distances(data, model, device, 0), max(1, arguments.repeats // 2), device, warmup=1
+    )
+    difference = largest_difference(
+        overlapvae_distances(data, model, device, 0), per_pair_distances(data, model, device, 0)
+    )
+    rows = [
+        ["overlapvae (batched traversals, each image encoded once)", f"{ours:.2f}", "1.0×"],
+        ["per-pair baseline, same process", f"{theirs:.2f}", f"{theirs / ours:.1f}×"],
+    ]
+    if device.type == "cpu":
+        rows.append(
+            [
+                "disent's compute_factor_distances (2-core CPU)",
+                f"{DISENT_SECONDS}",
+                f"{DISENT_SECONDS / ours:.1f}×",
+            ]
+        )
+    print(f"device {device}, {torch.get_num_threads()} threads; 6 factors × {TRAVERSALS} traversals")
+    print_table(["implementation", "seconds (median)", "time / overlapvae's"], rows)
+    print(f"largest difference between the two implementations' matrices: {difference:.2e}")
+
+
+if __name__ == "__main__":
+    main()

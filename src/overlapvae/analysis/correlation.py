@@ -1,0 +1,90 @@
+"""Does perceived distance order observations as the ground truth does? (the paper's §3.6)
+
+Rank (Spearman) and linear (Pearson) correlation between d_gt and d_pcv over pairs, and the
+triplet agreement rate: the fraction of triplets (a, p, n) for which d(a, p) − d(a, n) has the same
+sign under both distances, ties counting as agreement (disent's ``rsame``). A distance that is
+constant over the pairs has no correlation: it is reported as ``None`` (undefined), never as 0 or
+NaN. Unlike disent's protocol, pairs of an observation with itself are excluded everywhere: their
+zero distance under both measures would make even a constant distance look correlated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import Tensor
+
+#: Values whose spread is at most this fraction of their magnitude count as constant (and equal
+#: values as tied): float32 losses of identical quantities differ by rounding only.
+RELATIVE_TOLERANCE = 1e-6
+
+
+def _numpy(values: Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(values, Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+def is_constant(values: Tensor | np.ndarray) -> bool:
+    """Whether every value equals the others up to ``RELATIVE_TOLERANCE``."""
+    array = _numpy(values)
+    return bool(np.ptp(array) <= RELATIVE_TOLERANCE * np.abs(array).max()) if array.size else True
+
+
+def rank_correlation(x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> float | None:
+    """Spearman's ρ, or ``None`` when either side is constant (undefined)."""
+    if is_constant(x) or is_constant(y):
+        return None
+    return float(stats.spearmanr(_numpy(x), _numpy(y)).statistic)
+
+
+def linear_correlation(x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> float | None:
+    """Pearson's r, or ``None`` when either side is constant (undefined)."""
+    if is_constant(x) or is_constant(y):
+        return None
+    return float(stats.pearsonr(_numpy(x), _numpy(y)).statistic)
+
+
+def _signs(differences: Tensor, scale: Tensor) -> Tensor:
+    return torch.where(differences.abs() <= RELATIVE_TOLERANCE * scale, 0, differences.sign())
+
+
+def agreement(
+    ground_truth_ap: Tensor, ground_truth_an: Tensor, perceived_ap: Tensor, perceived_an: Tensor
+) -> float:
+    """Fraction of triplets whose two distances order (p, n) alike; ties agree only with ties."""
+    truth = _signs(ground_truth_ap - ground_truth_an, torch.maximum(ground_truth_ap, ground_truth_an))
+    perceived = perceived_ap.to(torch.float64) - perceived_an.to(torch.float64)
+    scale = torch.maximum(perceived_ap, perceived_an).to(torch.float64)
+    return float((truth == _signs(perceived, scale)).to(torch.float64).mean())
+
+
+def distinct_triplets(size: int, count: int, generator: torch.Generator) -> Tensor:
+    """``long [count, 3]``: uniformly random triplets of distinct positions in ``range(size)``."""
+    if size < 3:
+        raise ValueError(f"a triplet of distinct positions needs at least 3 values, got {size}")
+    noise = torch.rand((count, size), generator=generator, device=generator.device)
+    return noise.argsort(dim=1)[:, :3]
+
+
+def traversal_triplet_agreement(
+    ground_truth: Tensor, perceived: Tensor, triplets_per_traversal: int, generator: torch.Generator
+) -> float | None:
+    """Triplet agreement within traversals, from per-traversal matrices ``[N, f, f]``.
+
+    ``triplets_per_traversal`` triplets of distinct positions are drawn in each traversal (64 in
+    disent's protocol); ``None`` for factors with fewer than 3 values.
+    """
+    count, size = ground_truth.shape[0], ground_truth.shape[-1]
+    if size < 3:
+        return None
+    triplets = distinct_triplets(size, count * triplets_per_traversal, generator).view(count, -1, 3)
+    rows = torch.arange(count, device=triplets.device).unsqueeze(1)
+    anchor, positive, negative = triplets.unbind(-1)
+    return agreement(
+        ground_truth[rows, anchor, positive].to(torch.float64),
+        ground_truth[rows, anchor, negative].to(torch.float64),
+        perceived[rows, anchor, positive],
+        perceived[rows, anchor, negative],
+    )

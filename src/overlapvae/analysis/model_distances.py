@@ -1,0 +1,131 @@
+"""Distances at each level of a trained model (the paper's §3.3, Figs. 4 and 10).
+
+For each factor, over ``num_traversals`` random full traversals and every pair i < j, five
+averaged matrices: ``factors`` (ℓ1 of factor indices), ``x`` (the framework's own reconstruction
+loss between the two inputs, on the inputs' training scale), ``z`` (ℓ2 between posterior means),
+``kl`` (symmetric KL ½KL(q_a‖q_b) + ½KL(q_b‖q_a), mean over latent dimensions; VAEs only) and
+``x_recon`` (the loss between the decodings of the two posterior means). Every image of a factor's
+traversals is encoded and decoded once, in batches, and all pairs are formed from those results
+(disent's callback encodes and decodes each pair's two images anew).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from overlapvae.analysis.distances import (
+    ground_truth_distance,
+    pairs_to_matrix,
+    traversal_pair_distances,
+    upper_pairs,
+)
+from overlapvae.analysis.traversals import render_traversals, traversal_factors, varying_factors
+from overlapvae.data import GroundTruthData
+
+COLUMNS = ("factors", "x", "z", "kl", "x_recon")
+
+
+def symmetric_kl(mean_a: Tensor, log_variance_a: Tensor, mean_b: Tensor, log_variance_b: Tensor) -> Tensor:
+    """½KL(a‖b) + ½KL(b‖a) of diagonal Gaussians, a mean over the last dimension.
+
+    The log-determinant terms cancel: ¼ Σ [(σ_a² + Δμ²)/σ_b² + (σ_b² + Δμ²)/σ_a² − 2] / D.
+    """
+    variance_a, variance_b = log_variance_a.exp(), log_variance_b.exp()
+    difference = (mean_a - mean_b).square()
+    terms = (variance_a + difference) / variance_b + (variance_b + difference) / variance_a - 2.0
+    return 0.25 * terms.mean(dim=-1)
+
+
+def check_model_matches(framework: nn.Module, data: GroundTruthData) -> None:
+    """Refuse a model whose input shape is not the data set's."""
+    if tuple(framework.image_shape) != tuple(data.image_shape):
+        raise ValueError(
+            f"the model takes images of shape {tuple(framework.image_shape)} but the data set "
+            f"{type(data).__name__} renders {tuple(data.image_shape)}: audit the model on the data set "
+            "it was trained on (drop the dataset override)"
+        )
+
+
+@torch.no_grad()
+def _encode_decode(
+    framework: nn.Module, images: Tensor, batch_size: int
+) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Posterior means, log-variances (``None`` for a deterministic model) and decoded means."""
+    posterior = getattr(framework, "posterior", None)
+    means, log_variances, decoded = [], [], []
+    for batch in images.split(batch_size):
+        batch = batch.contiguous(memory_format=framework.input_memory_format)
+        if posterior is not None:
+            mean, log_variance = posterior(batch)
+            log_variances.append(log_variance)
+        else:
+            mean = framework.encode(batch)
+        means.append(mean)
+        decoded.append(framework.decode(mean))
+    return (
+        torch.cat(means),
+        torch.cat(log_variances) if log_variances else None,
+        torch.cat(decoded).contiguous(),
+    )
+
+
+@torch.no_grad()
+def model_distance_matrices(
+    framework: nn.Module,
+    data: GroundTruthData,
+    standardise: bool,
+    num_traversals: int = 100,
+    generator: torch.Generator | None = None,
+    factors: Sequence[int | str] | None = None,
+    batch_size: int = 128,
+) -> dict[str, dict[str, Tensor]]:
+    """``{factor: {column: float64 [f, f]}}`` for the columns of ``COLUMNS`` the model has.
+
+    ``framework`` is a trained framework (``overlapvae.frameworks``): ``encode``/``decode``, its
+    ``recon_loss`` and ``image_shape``, and ``posterior`` (mean, log-variance) if it is a VAE.
+
+    ``standardise`` must be how the model saw its inputs in training. The model is put in eval
+    mode for the computation and restored afterwards; everything runs on its device.
+    """
+    check_model_matches(framework, data)
+    if num_traversals < 1:
+        raise ValueError(f"num_traversals={num_traversals} is invalid: use at least 1")
+    device = next(framework.parameters()).device
+    generator = generator if generator is not None else torch.Generator(device).manual_seed(0)
+    losses = {"loss": framework.recon_loss}
+    was_training = framework.training
+    framework.eval()
+    try:
+        result = {}
+        for index in varying_factors(data, factors):
+            size = data.factor_sizes[index]
+            first, second = upper_pairs(size, device)
+            bases = data.sample_factors(num_traversals, generator).to(device)
+            traversals = traversal_factors(data, index, bases)
+            images = render_traversals(data, traversals, standardise).flatten(0, 1)
+            means, log_variances, decoded = _encode_decode(framework, images, batch_size)
+            shape = (num_traversals, size, *images.shape[1:])
+            # pairs as flat indices into the traversal-major order of the codes
+            offsets = torch.arange(num_traversals, device=device).unsqueeze(1) * size
+            a, b = (offsets + first).flatten(), (offsets + second).flatten()
+            columns = {
+                "factors": ground_truth_distance(traversals[:, first], traversals[:, second]),
+                "x": traversal_pair_distances(losses, images.view(shape))["loss"],
+                "z": torch.linalg.vector_norm(means[a] - means[b], dim=-1),
+                "x_recon": traversal_pair_distances(losses, decoded.view(shape))["loss"],
+            }
+            if log_variances is not None:
+                columns["kl"] = symmetric_kl(means[a], log_variances[a], means[b], log_variances[b])
+            result[data.factor_names[index]] = {
+                name: pairs_to_matrix(
+                    columns[name].reshape(num_traversals, -1).to(torch.float64).mean(0), size
+                )
+                for name in COLUMNS
+                if name in columns
+            }
+        return result
+    finally:
+        framework.train(was_training)
