@@ -156,15 +156,14 @@ def write_model_distances(cfg: DictConfig, model: TrainedModel, output_dir: Path
     matrices = model_distance_matrices(
         model.framework, model.data, model.standardise, cfg.model_traversals, generator, cfg.factors
     )
-    arrays = {f: {k: v.cpu().numpy() for k, v in columns.items()} for f, columns in matrices.items()}
-    title = f"{type(model.framework).__name__} at step {model.step}: distances"
     record = {
         "checkpoint": str(model.checkpoint),
         "step": model.step,
-        "matrices": {f: {k: v.tolist() for k, v in columns.items()} for f, columns in arrays.items()},
+        "matrices": {f: {k: v.tolist() for k, v in columns.items()} for f, columns in matrices.items()},
     }
     atomic_write_json(output_dir / "model_distances.json", record)
-    return save_figure(model_distance_figure(arrays, title), output_dir / "model_distances")
+    figure = model_distance_figure(matrices, type(model.framework).__name__, model.step)
+    return save_figure(figure, output_dir / "model_distances")
 
 
 def audit(cfg: DictConfig) -> DataAudit:

@@ -2,7 +2,7 @@
 
 Rank (Spearman) and linear (Pearson) correlation between d_gt and d_pcv over pairs, and the
 triplet agreement rate: the fraction of triplets (a, p, n) for which d(a, p) − d(a, n) has the same
-sign under both distances, ties counting as agreement (disent's ``rsame``). A distance that is
+sign under both distances, a tie agreeing only with a tie (disent's ``rsame``). A distance that is
 constant over the pairs has no correlation: it is reported as ``None`` (undefined), never as 0 or
 NaN. Unlike disent's protocol, pairs of an observation with itself are excluded everywhere: their
 zero distance under both measures would make even a constant distance look correlated.

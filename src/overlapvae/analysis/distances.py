@@ -74,7 +74,7 @@ def traversal_pair_distances(losses: Mapping[str, ReconstructionLoss], images: T
     """
     size = images.shape[1]
     first, second = upper_pairs(size, images.device)
-    chunk = max(1, PAIR_ELEMENT_BUDGET // max(1, size * images[0, 0].numel()))
+    chunk = items_per_chunk(size * images[0, 0].numel())
     parts: dict[str, list[Tensor]] = {name: [] for name in losses}
     for part in images.split(chunk):
         matrices = {name: part.new_zeros(len(part), size, size) for name in losses}
@@ -88,6 +88,7 @@ def traversal_pair_distances(losses: Mapping[str, ReconstructionLoss], images: T
     return {name: torch.cat(values) for name, values in parts.items()}
 
 
-def pairs_per_chunk(pairs_per_item: int, elements_per_pair: int) -> int:
-    """How many items (traversals) one batch of pairs may cover within ``PAIR_ELEMENT_BUDGET``."""
-    return max(1, PAIR_ELEMENT_BUDGET // max(1, pairs_per_item * elements_per_pair))
+def items_per_chunk(elements_per_item: int) -> int:
+    """How many items (images, pairs or traversals) of ``elements_per_item`` values one chunk may
+    hold within ``PAIR_ELEMENT_BUDGET`` (at least one)."""
+    return max(1, PAIR_ELEMENT_BUDGET // max(1, elements_per_item))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from torch import Tensor
 
 from overlapvae.utils.files import atomic_write_bytes
 
@@ -54,12 +55,15 @@ def traversal_matrix_figure(
     return _matrix_grid(rows, factors, title)
 
 
-def model_distance_figure(matrices: Mapping[str, Mapping[str, np.ndarray]], title: str) -> Figure:
-    """Figs. 4/10: one row per factor, one column per distance (factors, x, z, kl, x_recon)."""
+def model_distance_figure(
+    matrices: Mapping[str, Mapping[str, Tensor]], model: str, step: int | None
+) -> Figure:
+    """Figs. 4/10 for ``model`` at training ``step``: one row per factor, one column per distance
+    (factors, x, z, kl, x_recon), from :func:`model_distance_matrices`' tensors on any device."""
     factors = list(matrices)
     columns = list(matrices[factors[0]])
-    rows = [(factor, "Blues", [np.asarray(matrices[factor][c]) for c in columns]) for factor in factors]
-    return _matrix_grid(rows, columns, title)
+    rows = [(f, "Blues", [matrices[f][c].cpu().numpy() for c in columns]) for f in factors]
+    return _matrix_grid(rows, columns, f"{model} at step {step}: distances")
 
 
 def sweep_matrix_figure(

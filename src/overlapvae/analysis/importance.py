@@ -18,7 +18,7 @@ from torch import Tensor
 
 from overlapvae.analysis.distances import (
     ground_truth_distance,
-    pairs_per_chunk,
+    items_per_chunk,
     perceived_distances,
 )
 from overlapvae.analysis.traversals import factor_index
@@ -82,8 +82,7 @@ def pair_distances(
     standardise: bool = False,
 ) -> PairDistances:
     """Distances between the observations of matching rows of ``factors_a`` and ``factors_b``."""
-    channels, height, width = data.image_shape
-    chunk = pairs_per_chunk(1, channels * height * width)
+    chunk = items_per_chunk(math.prod(data.image_shape))
     perceived: dict[str, list[Tensor]] = {name: [] for name in losses}
     for part_a, part_b in zip(factors_a.split(chunk), factors_b.split(chunk), strict=True):
         distances = perceived_distances(

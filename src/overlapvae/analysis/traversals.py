@@ -8,6 +8,7 @@ measured in one call. D(i) is the mean over traversals of the symmetric, zero-di
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,8 +16,8 @@ import torch
 from torch import Tensor
 
 from overlapvae.analysis.distances import (
-    PAIR_ELEMENT_BUDGET,
     ground_truth_distance,
+    items_per_chunk,
     pairs_to_matrix,
     traversal_pair_distances,
     upper_pairs,
@@ -123,8 +124,7 @@ def traversal_distances(
     first, second = upper_pairs(size, device)
     traversals = traversal_factors(data, index, data.sample_factors(num_traversals, generator))
     ground_truth = ground_truth_distance(traversals[:, first], traversals[:, second])
-    channels, height, width = data.image_shape
-    chunk = max(1, PAIR_ELEMENT_BUDGET // (size * channels * height * width))
+    chunk = items_per_chunk(size * math.prod(data.image_shape))
     perceived: dict[str, list[Tensor]] = {name: [] for name in losses}
     for part in traversals.split(chunk):
         distances = traversal_pair_distances(losses, render_traversals(data, part, standardise))

@@ -46,9 +46,8 @@ class ModelDistanceFigures(Callback):
         matrices = model_distance_matrices(
             pl_module, datamodule.data, datamodule.standardise, self.num_traversals, generator
         )
-        arrays = {f: {k: v.cpu().numpy() for k, v in columns.items()} for f, columns in matrices.items()}
         step = trainer.global_step
-        figure = model_distance_figure(arrays, f"{type(pl_module).__name__} at step {step}: distances")
+        figure = model_distance_figure(matrices, type(pl_module).__name__, step)
         path = save_figure(figure, self.dirpath / f"step_{step:07d}", formats=("png",))[0]
         self._written_step = step
         for logger in trainer.loggers:
