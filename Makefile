@@ -1,7 +1,8 @@
 # overlapvae. The two commands of the README set up everything they need:
-#   make train   the main job (a short beta-VAE on XYSquares, minutes on a laptop CPU)
+#   make train   the main job: the overlap_vs_loss demo sweep (L1/MSE x spacing 1/8) at the CPU scale,
+#                two jobs at a time, then its results table and plots (under 20 minutes on 2 cores)
 #   make test    lint and the whole test suite
-# Extra overrides for the main job: make train ARGS="seed=1 trainer.max_steps=500"
+# Another experiment or scale: make train EXPERIMENT=overlap_vs_loss SCALE=paper ARGS="seed=0"
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,6 +13,9 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
 ARGS ?=
+EXPERIMENT ?= overlap_vs_loss_demo
+SCALE ?= cpu
+SWEEP_DIR = $${OVERLAPVAE_ROOT:-.}/logs/train/sweeps/$(EXPERIMENT)_$(SCALE)
 
 .PHONY: install train test lint format benchmark clean-logs
 
@@ -35,8 +39,10 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The sweep's exit status is kept: a failed job fails the target, after its results are collected.
 train: install
-	$(BIN)/overlapvae-train experiment=quickstart $(ARGS)
+	$(BIN)/overlapvae-train -m experiment=$(EXPERIMENT) scale=$(SCALE) hydra/launcher=joblib $(ARGS); \
+	status=$$?; $(BIN)/overlapvae-collect $(SWEEP_DIR) && exit $$status
 
 test: install
 	$(BIN)/ruff check .

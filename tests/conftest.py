@@ -15,7 +15,8 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from overlapvae.train import config_dir, finish_wandb
+from overlapvae.train import config_dir
+from overlapvae.wandb_logging import finish_wandb
 
 FAST = (
     "debug=default",

@@ -2,7 +2,9 @@
 
 Outputs in the Hydra run dir: ``.hydra/`` (the composed config and overrides),
 ``checkpoints/last.ckpt``, ``images/step_*.png``, logger files (``csv/metrics.csv``, ``wandb/``)
-and ``metrics.json``, written atomically when the run ends, however it ends.
+and ``metrics.json``, written atomically when the run ends, however it ends. A run dir that
+already holds a complete ``metrics.json`` is skipped; one with a ``last.ckpt`` resumes from it
+(``overlapvae.runs``), which is how a relaunched sweep fills only its gaps.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +28,22 @@ from overlapvae.build import build_model, config_dir, make
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
+from overlapvae.launching import (
+    LauncherUnavailableError,
+    check_launcher,
+    chosen_launcher,
+    export_visible_gpus,
+    share_machine,
+)
 from overlapvae.metrics import DisentanglementMetrics
+from overlapvae.runs import inspect_run_dir, run_key
 from overlapvae.utils.files import atomic_write_json
+from overlapvae.wandb_logging import finish_wandb, offline_wandb_dirs, prepare_wandb
 
+log = logging.getLogger(__name__)
 register_schemas()
+if not OmegaConf.has_resolver("run_key"):
+    OmegaConf.register_new_resolver("run_key", run_key)
 
 #: A run stopped by SIGTERM (a scheduler's pre-emption or time limit) must not report success.
 SIGTERM_EXIT_CODE = 128 + 15
@@ -67,6 +82,14 @@ def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
+def _choices() -> dict[str, str]:
+    """The option picked in each config group (``loss: l1``, ``framework: betavae``, ...)."""
+    if not HydraConfig.initialized():
+        return {}
+    choices = HydraConfig.get().runtime.choices
+    return {group: str(option) for group, option in choices.items() if not group.startswith("hydra")}
+
+
 def _final_losses(run: TrainingRun) -> dict[str, float]:
     """The last logged window of running means, refreshed by any steps trained after it."""
     final = {name: float(value) for name, value in run.trainer.callback_metrics.items()}
@@ -84,26 +107,50 @@ def _disentanglement(run: TrainingRun) -> dict[str, Any]:
     return {}
 
 
-def finish_wandb() -> None:
-    """Close any wandb run, so a multirun never merges jobs into one run. A run that never
-    imported wandb (no wandb logger) has none to close, and does not pay for the import."""
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and wandb.run is not None:
-        wandb.finish()
+def _job_resources() -> dict[str, Any] | None:
+    """Under the joblib launcher: this worker's GPU and share of the cores (before CUDA starts)."""
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.get()
+    if not str(hydra_cfg.launcher.get("_target_", "")).endswith("JoblibLauncher"):
+        return None
+    lock_dir = Path(hydra_cfg.sweep.dir) / ".slots"
+    return share_machine(hydra_cfg.job.num, int(hydra_cfg.launcher.n_jobs), lock_dir).as_dict()
+
+
+def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
+    """What the run got to: steps, losses, hyperparameters and scores (nothing if it never built)."""
+    if run is None:
+        return {"steps": 0, "final": {}, "hyperparameters": {}, "wandb": []}
+    return {
+        "steps": run.trainer.global_step,
+        "final": _final_losses(run),
+        "hyperparameters": dict(run.framework.hparams),
+        "wandb": [str(path) for path in offline_wandb_dirs(run.trainer.loggers)],
+        **_disentanglement(run),
+    }
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train one run and return the summary written to ``<output_dir>/metrics.json``."""
+    """Train one run and return the summary written to ``<output_dir>/metrics.json``.
+
+    A complete run in ``output_dir`` is skipped and an interrupted one resumed. Whatever stops
+    the run (a bad config value at build time, an error, a signal), ``metrics.json`` records its
+    status and error before the exception propagates.
+    """
     output_dir = Path(cfg.paths.output_dir)
     started = time.perf_counter()
-    run = build(cfg)
-    for logger in run.trainer.loggers:
-        logger.log_hyperparams(
-            {"config": OmegaConf.to_container(cfg, resolve=True), "overrides": _overrides()}
-        )
-    status, error = "failed", None
+    resources = _job_resources()
+    start = inspect_run_dir(output_dir, cfg.trainer.max_steps)
+    if start.completed is not None:
+        log.info("%s is complete (%d steps): skipped", output_dir, start.completed["steps"])
+        return {**start.completed, "skipped": True}
+    run: TrainingRun | None = None
+    status, error, details = "failed", None, None
     try:
-        run.trainer.fit(run.framework, datamodule=run.datamodule)
+        run = build(cfg)
+        prepare_wandb(run.trainer.loggers, cfg, _overrides(), _choices())
+        run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
         status = "completed"
     except SIGTERMException as exception:
         status, error = "interrupted", "received SIGTERM"
@@ -112,32 +159,55 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         status, error = "interrupted", "interrupted (KeyboardInterrupt)"
         raise
     except BaseException as exception:
-        error = f"{type(exception).__name__}: {exception}"
+        error, details = f"{type(exception).__name__}: {exception}", traceback.format_exc()
         raise
     finally:
         checkpoint = output_dir / "checkpoints" / "last.ckpt"
         summary = {
             "status": status,
             "error": error,
-            "steps": run.trainer.global_step,
+            "traceback": details,
+            "resumed_from": str(start.checkpoint.relative_to(output_dir)) if start.checkpoint else None,
+            "resumed_at_step": start.step,
             "wall_time_s": round(time.perf_counter() - started, 3),
             "seed": cfg.seed,
+            "sweep": cfg.sweep_name,
             "overrides": _overrides(),
-            "final": _final_losses(run),
-            "hyperparameters": dict(run.framework.hparams),
+            "choices": _choices(),
+            "resources": resources,
             "checkpoint": str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
-            **_disentanglement(run),
+            **_run_summary(run),
         }
-        atomic_write_json(output_dir / "metrics.json", summary)
-        finish_wandb()
+        if run is None or run.trainer.is_global_zero:
+            atomic_write_json(output_dir / "metrics.json", summary)
+        finish_wandb(summary)
     return summary
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def main(cfg: DictConfig) -> None:
+def run_train(cfg: DictConfig) -> None:
     summary = train(cfg)
     steps, seconds = summary["steps"], summary["wall_time_s"]
+    if summary.get("skipped"):
+        print(f"already complete ({steps} steps), skipped; outputs in {cfg.paths.output_dir}")
+        return
     print(f"finished {steps} steps in {seconds:.0f} s; outputs in {cfg.paths.output_dir}")
+    for directory in summary.get("wandb", []):
+        print(f"wandb run saved offline; upload it with: wandb sync {directory}")
+
+
+def main() -> None:
+    """Check the launcher can work here, then hand the command line to Hydra."""
+    arguments = sys.argv[1:]
+    try:
+        check_launcher(arguments)
+    except LauncherUnavailableError as error:
+        sys.exit(f"error: {error}")
+    if chosen_launcher(arguments) == "joblib":
+        gpus = export_visible_gpus()
+        if gpus and not any(a.startswith("hydra.launcher.n_jobs=") for a in arguments):
+            sys.argv.append(f"hydra.launcher.n_jobs={len(gpus)}")  # one job per GPU
+    run_train()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Every config option composes and instantiates; bad values fail at compose or build time."""
 
+import importlib
+import math
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
+from omegaconf import OmegaConf
 
 from overlapvae.build import make
 from overlapvae.callbacks import LastCheckpoint, NonFiniteLossGuard, ReconstructionImages
@@ -28,8 +31,8 @@ GROUPS = (
     "paths",
     "debug",
     "experiment",
+    "scale",
 )
-GPU_ONLY = {"gpu", "ddp"}
 
 
 def options(group):
@@ -44,11 +47,11 @@ def test_every_group_has_options():
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
 def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option):
     overrides = [f"{group}={option}", "trainer.max_steps=1"]
-    if group == "trainer" and option in GPU_ONLY and not torch.cuda.is_available():
-        overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
-    fast = group not in ("model", "experiment")  # these choose the model themselves
+    fast = group not in ("model", "experiment", "scale")  # these choose the model or the run shape
     if not fast:
         overrides += ["metrics@evaluation.periodic=none", "metrics@evaluation.final=none"]
+    if train_config(*overrides, fast=fast).trainer.accelerator == "gpu" and not torch.cuda.is_available():
+        overrides += ["trainer.accelerator=cpu", "trainer.devices=1"]
     run = build(train_config(*overrides, fast=fast))
     assert isinstance(run.framework, AutoEncoder)
     assert run.datamodule.image_shape == run.framework.image_shape
@@ -141,3 +144,45 @@ def test_metric_settings_are_typed_at_compose_time(train_config):
         train_config("metrics@evaluation.final=reference", "evaluation.final.metrics.dci.num_train=many")
     with pytest.raises(ConfigCompositionException, match="num_trian"):
         train_config("metrics@evaluation.final=reference", "evaluation.final.metrics.dci.num_trian=5")
+
+
+def test_every_launcher_composes_and_its_plugin_is_installed():
+    assert options("hydra/launcher") == ["slurm"]  # basic, joblib, submitit_local: the plugins' own
+    for launcher in ["basic", "joblib", "slurm", "submitit_local"]:
+        with initialize_config_dir(config_dir(), version_base="1.3"):
+            cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+        module, _, name = cfg.hydra.launcher._target_.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), launcher
+    subdir = OmegaConf.to_container(cfg.hydra.sweep)["subdir"]  # unresolved: Hydra resolves it per job
+    assert subdir == "${run_key:${hydra:job.override_dirname},${seed}}"
+
+
+@pytest.mark.parametrize(
+    ("experiment", "runs", "axes"),
+    [
+        ("overlap_vs_loss", 36, {"loss", "dataset.grid_spacing", "framework", "seed"}),
+        ("overlap_vs_loss_demo", 4, {"loss", "dataset.grid_spacing", "framework", "seed"}),
+        ("paper_spacing", 80, {"dataset.grid_spacing", "framework.beta", "seed"}),
+        ("paper_datasets", 16, {"dataset", "framework.beta", "model.latent_size", "seed"}),
+    ],
+)
+def test_experiments_declare_their_grid_and_scales_set_the_run_shape(experiment, runs, axes):
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        paper = compose(
+            "train", overrides=[f"experiment={experiment}", "scale=paper"], return_hydra_config=True
+        )
+        cpu = compose("train", overrides=[f"experiment={experiment}", "scale=cpu"], return_hydra_config=True)
+    params = paper.hydra.sweeper.params
+    assert set(params) == axes
+    assert math.prod(len(str(values).split(",")) for values in params.values()) == runs
+    assert (
+        paper.trainer.max_steps
+        == paper.paper_steps
+        == (115_200 if experiment == "paper_datasets" else 57_600)
+    )
+    assert paper.datamodule.batch_size == 256 and paper.trainer.accelerator == "gpu"
+    assert paper.sweep_name.endswith("_paper") and cpu.sweep_name.endswith("_cpu")
+    assert (
+        cpu.trainer.max_steps == 1500 and cpu.datamodule.batch_size == 64 and cpu.trainer.accelerator == "cpu"
+    )
+    assert paper.model.latent_size == (9 if experiment != "paper_datasets" else 25)

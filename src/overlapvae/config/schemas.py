@@ -81,6 +81,9 @@ class TrainConfig:
 
     seed: int = 0
     task_name: str = "train"
+    sweep_name: str = "train"
+    scale_name: str = "custom"
+    paper_steps: int = 57600
     tags: list[str] = dataclasses.field(default_factory=list)
     dataset: Any = MISSING
     datamodule: Any = MISSING

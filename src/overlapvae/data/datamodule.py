@@ -51,7 +51,7 @@ class GroundTruthDataModule(L.LightningDataModule):
         self.standardise = True if standardise is None else standardise
         self.steps_per_epoch = steps_per_epoch or math.ceil(data.num_observations / batch_size)
         self._generator: torch.Generator | None = None
-        self._pending_state: Tensor | None = None
+        self._pending_state: dict[str, Any] | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -65,22 +65,33 @@ class GroundTruthDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
+    def _rank(self) -> int:
+        return self.trainer.global_rank if self.trainer is not None else 0
+
     def generator(self) -> torch.Generator:
-        """The sampling generator on the training device, seeded from ``(seed, "data", rank)``."""
+        """The sampling generator on the training device, seeded from ``(seed, "data", rank)``.
+
+        A resumed run continues the checkpoint's stream. Under DDP the checkpoint holds rank 0's
+        stream only, so every other rank restarts from ``(seed, "data", rank, step)``: the ranks
+        keep drawing different batches.
+        """
         if self._generator is None:
-            rank = self.trainer.global_rank if self.trainer is not None else 0
+            rank = self._rank()
             self._generator = torch.Generator(device=self._device())
             self._generator.manual_seed(derive_seed(self.seed, "data", rank))
-            if self._pending_state is not None:
+            pending, self._pending_state = self._pending_state, None
+            if pending is not None and pending["rank"] != rank:
+                step = self.trainer.global_step if self.trainer is not None else 0
+                self._generator.manual_seed(derive_seed(self.seed, "data", rank, step))
+            elif pending is not None:
                 try:
-                    self._generator.set_state(self._pending_state)
+                    self._generator.set_state(pending["generator"])
                 except RuntimeError:
                     warnings.warn(
                         "the checkpoint's data stream was saved on another device type and cannot be "
                         "restored here; the stream restarts from the run's seed",
                         stacklevel=2,
                     )
-                self._pending_state = None
         return self._generator
 
     def setup(self, stage: str) -> None:
@@ -99,8 +110,8 @@ class GroundTruthDataModule(L.LightningDataModule):
         return self.sample_batch()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator().get_state()}
+        return {"generator": self.generator().get_state(), "rank": self._rank()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._generator = None
-        self._pending_state = state_dict["generator"]
+        self._pending_state = {"generator": state_dict["generator"], "rank": state_dict.get("rank", 0)}

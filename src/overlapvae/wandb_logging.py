@@ -1,0 +1,65 @@
+"""wandb for sweeps: one run per job, grouped by sweep, with everything needed to slice a dashboard
+by loss, data set and spacing, and always closed (a multirun never merges two jobs into one run)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.loggers import Logger, WandbLogger
+from omegaconf import DictConfig, OmegaConf
+
+#: The run summary keeps the maximum over training of every periodic score (the paper's plots).
+MAXIMISED_METRICS = "periodic/*"
+
+
+def prepare_wandb(loggers: Sequence[Logger], cfg: DictConfig, overrides: list[str], choices: dict) -> None:
+    """Record the composed config, the override list and the group choices with every logger, and
+    tell wandb to summarise periodic scores by their maximum."""
+    hyperparameters = {
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "overrides": overrides,
+        "choices": choices,
+    }
+    for logger in loggers:
+        logger.log_hyperparams(hyperparameters)
+        if isinstance(logger, WandbLogger):
+            logger.experiment.define_metric(MAXIMISED_METRICS, summary="max")
+
+
+def offline_wandb_dirs(loggers: Sequence[Logger]) -> list[Path]:
+    """The ``offline-run-*`` directories of the offline wandb loggers that started a run."""
+    directories = []
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._offline and logger._experiment is not None:
+            directories.append(Path(logger.experiment.dir).parent)
+    return directories
+
+
+def _flatten(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(f"{prefix}/{key}" if prefix else str(key), item))
+        return flat
+    return {prefix: value} if isinstance(value, int | float | str | bool) or value is None else {}
+
+
+def finish_wandb(summary: dict[str, Any] | None = None) -> None:
+    """Close any wandb run, first copying the run's outcome into its summary: ``status``, ``steps``,
+    ``error``, the final scores and the maximum over training of each periodic score
+    (``periodic_max/...``). A process that never imported wandb has nothing to close."""
+    wandb = sys.modules.get("wandb")
+    if wandb is None or wandb.run is None:
+        return
+    if summary is not None:
+        record = {key: summary.get(key) for key in ("status", "steps", "error", "seed", "sweep")}
+        scores = summary.get("disentanglement") or {}
+        record.update(_flatten("final_metrics", scores.get("final") or {}))
+        record.update(_flatten("periodic_max", scores.get("periodic_max") or {}))
+        record.update(_flatten("final_losses", summary.get("final") or {}))
+        wandb.run.summary.update(record)
+    failed = summary is not None and summary.get("status") != "completed"
+    wandb.finish(exit_code=1 if failed else 0)
