@@ -36,8 +36,14 @@ TEST_SCALE = (
 NO_METRICS = ("metrics@evaluation.periodic=none", "metrics@evaluation.final=none")
 
 
+#: Set in this process by earlier in-process DDP-strategy tests; a child that inherits them would
+#: believe it is one rank of an already launched group and wait for the others.
+DISTRIBUTED_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK", "NODE_RANK", "RANK", "WORLD_SIZE")
+
+
 def environment(root: Path) -> dict[str, str]:
-    return {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "OVERLAPVAE_ROOT": str(root)}
+    inherited = {key: value for key, value in os.environ.items() if key not in DISTRIBUTED_VARIABLES}
+    return {**inherited, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "OVERLAPVAE_ROOT": str(root)}
 
 
 def sweep(root: Path, *overrides: str, expect: int = 0) -> subprocess.CompletedProcess:
