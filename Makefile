@@ -62,6 +62,7 @@ benchmark: install
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/distances.py
+	$(BIN)/python benchmarks/kernel_loss.py
 
 clean-logs:
 	rm -rf logs

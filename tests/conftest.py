@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,6 +31,13 @@ FAST = (
     "metrics@evaluation.periodic=none",
     "metrics@evaluation.final=none",
 )
+
+
+def entry_point(name: str) -> str:
+    """The console script ``name`` of the environment under test (beside this interpreter), so a
+    test never picks up another installation's script from the PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name) or name
 
 
 def compose_train(overrides: Sequence[str], output_dir: Path | None = None) -> DictConfig:

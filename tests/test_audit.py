@@ -3,25 +3,22 @@
 import csv
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import FAST
+from conftest import FAST, entry_point
 from overlapvae.build import config_dir
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 SMALL = ("num_traversals=8", "num_pairs=500", "triplets_per_traversal=8", "device=cpu")
 
 
 def run(command: str, *arguments: str) -> subprocess.CompletedProcess:
-    executable = shutil.which(command) or str(BIN / command)
+    executable = entry_point(command)
     environment = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "MPLBACKEND": "Agg"}
     result = subprocess.run(
         [executable, *arguments], capture_output=True, text=True, env=environment, timeout=600, check=False

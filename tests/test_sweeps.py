@@ -3,7 +3,6 @@ wandb offline runs, the results loader, the notebooks and the README's main job.
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import nbclient
 import pytest
 import torch
 
+from conftest import entry_point
 from offline_wandb import offline_run
 from overlapvae.collect import main as collect_main
 from overlapvae.launching import available_cores
@@ -25,7 +25,7 @@ from overlapvae.runs import run_key
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-ENTRY_POINT = shutil.which("overlapvae-train") or str(Path(sys.executable).parent / "overlapvae-train")
+ENTRY_POINT = entry_point("overlapvae-train")
 SWEEP = "overlap_vs_loss_demo_test"
 TEST_SCALE = (
     "experiment=overlap_vs_loss_demo",

@@ -3,21 +3,19 @@
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import FAST
+from conftest import FAST, entry_point
 
 pytestmark = pytest.mark.slow
 
-ENTRY_POINT = shutil.which("overlapvae-train") or str(Path(sys.executable).parent / "overlapvae-train")
+ENTRY_POINT = entry_point("overlapvae-train")
 
 
 def launch(command, run_dir, *overrides):

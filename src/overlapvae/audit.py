@@ -68,11 +68,20 @@ def compose_option(group: str, name: str) -> DictConfig:
         return load()
 
 
-def load_losses(names: list[str], standardise: bool) -> dict[str, ReconstructionLoss]:
-    """Instantiate each named ``loss/`` option; refuse a loss that needs [0, 1] images when standardised."""
+def load_losses(
+    names: list[str], standardise: bool, kernel_file: str | None = None
+) -> dict[str, ReconstructionLoss]:
+    """Instantiate each named ``loss/`` option (``kernel_file`` fills a kernel loss that needs one,
+    e.g. ``mse_learnt``); refuse a loss that needs [0, 1] images when standardised."""
     if not names:
         raise ValueError("losses=[] names no loss: audit at least one, e.g. losses=[mse,l1]")
-    losses = {name: make(compose_option("loss", name)) for name in names}
+    nodes = {name: compose_option("loss", name) for name in names}
+    for name, node in nodes.items():
+        if node.get("kernel") == "file":
+            if kernel_file is None:
+                raise ValueError(f"loss {name!r} needs a kernel: add kernel_file=<path of kernel.pt>")
+            node.kernel_file = kernel_file
+    losses = {name: make(node) for name, node in nodes.items()}
     for name, loss in losses.items():
         if standardise and loss.requires_unit_interval_targets:
             raise ValueError(f"loss {name!r} needs images in [0, 1]: set standardise=false to audit it")
@@ -170,7 +179,7 @@ def audit(cfg: DictConfig) -> DataAudit:
     """Run the audit of ``cfg`` and write its outputs into ``cfg.paths.output_dir``."""
     output_dir = Path(cfg.paths.output_dir)
     device = resolve_device(cfg.device)
-    losses = load_losses(list(cfg.losses), cfg.standardise)
+    losses = load_losses(list(cfg.losses), cfg.standardise, cfg.kernel_file)
     model = load_trained_model(cfg, device) if cfg.checkpoint is not None else None
     data, dataset_config = (model.data, model.dataset_config) if model else (make(cfg.dataset), cfg.dataset)
     result = audit_data(

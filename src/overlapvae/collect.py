@@ -121,8 +121,79 @@ def comparison_figure(frame: pd.DataFrame, metric: str) -> Figure:
     return figure
 
 
+def trend_figure(frame: pd.DataFrame, metric: str, x: str = "dataset.grid_spacing") -> Figure:
+    """The paper's Fig. 9 style: every run as a point against ``x``, one colour per framework (and
+    loss, when swept), with a least-squares polynomial trend (order 4, or lower when there are
+    fewer distinct x values)."""
+    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
+    figure = Figure(figsize=(5.5, 3.8), layout="constrained")
+    axis = figure.subplots()
+    keys = [key for key in ("framework", "loss") if key in swept_columns(frame)] or ["framework"]
+    groups = done.groupby(keys) if keys[0] in done else [("runs", done)]
+    for index, (name, rows) in enumerate(groups):
+        name = " ".join(map(str, name)) if isinstance(name, tuple) else name
+        xs, ys = rows[x].to_numpy(dtype=float), rows[metric].to_numpy(dtype=float)
+        axis.scatter(xs, ys, s=14, color=f"C{index}", label=str(name))
+        order = min(4, len(np.unique(xs)) - 1)
+        if order >= 1:
+            grid = np.linspace(xs.min(), xs.max(), 100)
+            axis.plot(grid, np.polyval(np.polyfit(xs, ys, order), grid), color=f"C{index}")
+    axis.set_xlabel(x)
+    axis.set_ylabel(metric)
+    axis.legend(fontsize=8)
+    figure.suptitle(f"{metric} against {x}")
+    return figure
+
+
+def violin_figure(frame: pd.DataFrame, metric: str, split: str) -> Figure:
+    """The paper's Figs. 6/11 style: per data set a violin per value of ``split`` (loss or
+    framework) over the completed runs, with each run's value as a point."""
+    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
+    datasets = sorted(done["dataset"].unique(), key=str) if "dataset" in done else ["all"]
+    values = sorted(done[split].unique(), key=str)
+    figure = Figure(figsize=(2.2 + 1.6 * len(datasets) * len(values), 3.8), layout="constrained")
+    axis = figure.subplots()
+    width = 0.8 / len(values)
+    for v, value in enumerate(values):
+        for d, dataset in enumerate(datasets):
+            rows = done[done[split] == value]
+            if "dataset" in done:
+                rows = rows[rows["dataset"] == dataset]
+            points = rows[metric].to_numpy(dtype=float)
+            position = d + (v - (len(values) - 1) / 2) * width
+            if len(points) > 1:
+                body = axis.violinplot(points, [position], widths=width * 0.9, showmedians=True)
+                for part in body["bodies"]:
+                    part.set(facecolor=f"C{v}", alpha=0.4)
+            axis.scatter(np.full(len(points), position), points, s=10, color=f"C{v}", zorder=3)
+        axis.plot([], [], color=f"C{v}", lw=6, alpha=0.5, label=f"{split}={value}")
+    axis.set_xticks(range(len(datasets)), [str(d) for d in datasets])
+    axis.set_ylabel(metric)
+    axis.legend(fontsize=8)
+    figure.suptitle(f"{metric} by {split}")
+    return figure
+
+
+def paper_figures(frame: pd.DataFrame, metric: str, output_dir: Path) -> dict[str, Path]:
+    """Trend against spacing when spacing is swept; violins split by loss and by framework when swept."""
+    swept = swept_columns(frame)
+    stem = metric.replace("/", "_")
+    written = {}
+    if "dataset.grid_spacing" in swept:
+        path = output_dir / f"trend_{stem}"
+        written[f"trend {metric}"] = save_figure(trend_figure(frame, metric), path, formats=("png",))[0]
+    for split in ("loss", "framework"):
+        if split in swept:
+            path = output_dir / f"violin_{split}_{stem}"
+            written[f"violin {split} {metric}"] = save_figure(
+                violin_figure(frame, metric, split), path, formats=("png",)
+            )[0]
+    return written
+
+
 def collect(frame: pd.DataFrame, output_dir: Path, metrics: Sequence[str] | None = None) -> dict[str, Path]:
-    """Write results.csv, results.md and ``compare_<metric>.png`` into ``output_dir``."""
+    """Write results.csv, results.md, ``compare_<metric>.png`` and the paper-style figures
+    (``trend_*``, ``violin_*``) into ``output_dir``."""
     metrics = list(metrics or headline_metrics(frame))
     missing = [metric for metric in metrics if metric not in frame]
     if missing:
@@ -136,6 +207,7 @@ def collect(frame: pd.DataFrame, output_dir: Path, metrics: Sequence[str] | None
         for metric in metrics:
             stem = output_dir / f"compare_{metric.replace('/', '_')}"
             written[metric] = save_figure(comparison_figure(frame, metric), stem, formats=("png",))[0]
+            written.update(paper_figures(frame, metric, output_dir))
     return written
 
 

@@ -71,7 +71,13 @@ def build(cfg: DictConfig) -> TrainingRun:
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(cfg)
-    datamodule = make(cfg.datamodule, data=model.data, seed=cfg.seed, standardise=model.standardise)
+    datamodule = make(
+        cfg.datamodule,
+        data=model.data,
+        seed=cfg.seed,
+        standardise=model.standardise,
+        pair_mode=model.framework.pair_sampling,
+    )
     callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
     loggers = [make(node) for node in cfg.logger.values() if node and "_target_" in node]
     trainer = make(cfg.trainer, callbacks=callbacks, logger=loggers or False)

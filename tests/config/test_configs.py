@@ -45,8 +45,11 @@ def test_every_group_has_options():
 
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
-def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option):
+def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option, tmp_path):
     overrides = [f"{group}={option}", "trainer.max_steps=1"]
+    if option == "mse_learnt":  # its kernel file is the user's (overlapvae-learn-kernel writes one)
+        torch.save({"kernel": torch.ones(3, 3) / 9}, tmp_path / "kernel.pt")
+        overrides.append(f"loss.kernel_file={tmp_path / 'kernel.pt'}")
     fast = group not in ("model", "experiment", "scale")  # these choose the model or the run shape
     if not fast:
         overrides += ["metrics@evaluation.periodic=none", "metrics@evaluation.final=none"]
@@ -160,10 +163,11 @@ def test_every_launcher_composes_and_its_plugin_is_installed():
 @pytest.mark.parametrize(
     ("experiment", "runs", "axes"),
     [
-        ("overlap_vs_loss", 36, {"loss", "dataset.grid_spacing", "framework", "seed"}),
+        ("overlap_vs_loss", 54, {"loss", "dataset.grid_spacing", "framework", "seed"}),
         ("overlap_vs_loss_demo", 4, {"loss", "dataset.grid_spacing", "framework", "seed"}),
-        ("paper_spacing", 80, {"dataset.grid_spacing", "framework.beta", "seed"}),
-        ("paper_datasets", 16, {"dataset", "framework.beta", "model.latent_size", "seed"}),
+        ("paper_spacing", 160, {"dataset.grid_spacing", "framework", "framework.beta", "seed"}),
+        ("paper_datasets", 32, {"dataset", "framework", "framework.beta", "model.latent_size", "seed"}),
+        ("paper_boxblur", 40, {"loss", "framework", "framework.beta", "seed"}),
     ],
 )
 def test_experiments_declare_their_grid_and_scales_set_the_run_shape(experiment, runs, axes):
@@ -185,4 +189,4 @@ def test_experiments_declare_their_grid_and_scales_set_the_run_shape(experiment,
     assert (
         cpu.trainer.max_steps == 1500 and cpu.datamodule.batch_size == 64 and cpu.trainer.accelerator == "cpu"
     )
-    assert paper.model.latent_size == (9 if experiment != "paper_datasets" else 25)
+    assert paper.model.latent_size == (25 if experiment in ("paper_datasets", "paper_boxblur") else 9)

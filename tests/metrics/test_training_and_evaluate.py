@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train
 from overlapvae.evaluate import evaluate, locate
+from overlapvae.metrics import MetricSuite
 from overlapvae.train import config_dir, train
 
 SCORES = {
@@ -108,3 +109,24 @@ def test_evaluate_names_a_missing_checkpoint_or_run_config(tmp_path):
     (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match=r"config\.yaml is missing"):
         locate(tmp_path)
+
+
+@pytest.mark.parametrize(("final", "evaluations"), [("test", 2), ("fast", 3)])
+def test_the_final_evaluation_reuses_the_same_suites_evaluation_at_the_last_step(
+    train_config, monkeypatch, final, evaluations
+):
+    calls = []
+    original = MetricSuite.evaluate
+
+    def counted(self, *arguments, **keywords):
+        calls.append(self)
+        return original(self, *arguments, **keywords)
+
+    monkeypatch.setattr(MetricSuite, "evaluate", counted)
+    overrides = ("metrics@evaluation.periodic=test", f"metrics@evaluation.final={final}")
+    cfg = train_config(*overrides, "callbacks.metrics.every_n_steps=10")
+    record = train(cfg)["disentanglement"]
+    assert len(calls) == evaluations  # steps 10 and 20, and a final one only for another suite
+    assert set(record["final"]) >= {"mig.discrete_mig", "dci.disentanglement"}
+    if final == "test":
+        assert record["final"] == {k: v for k, v in record["periodic"][-1].items() if k != "step"}

@@ -24,19 +24,14 @@ from overlapvae.analysis.distances import (
 )
 from overlapvae.analysis.traversals import render_traversals, traversal_factors, varying_factors
 from overlapvae.data import GroundTruthData
+from overlapvae.losses.divergence import symmetric_gaussian_kl
 
 COLUMNS = ("factors", "x", "z", "kl", "x_recon")
 
 
 def symmetric_kl(mean_a: Tensor, log_variance_a: Tensor, mean_b: Tensor, log_variance_b: Tensor) -> Tensor:
-    """½KL(a‖b) + ½KL(b‖a) of diagonal Gaussians, a mean over the last dimension.
-
-    The log-determinant terms cancel: ¼ Σ [(σ_a² + Δμ²)/σ_b² + (σ_b² + Δμ²)/σ_a² − 2] / D.
-    """
-    variance_a, variance_b = log_variance_a.exp(), log_variance_b.exp()
-    difference = (mean_a - mean_b).square()
-    terms = (variance_a + difference) / variance_b + (variance_b + difference) / variance_a - 2.0
-    return 0.25 * terms.mean(dim=-1)
+    """½KL(a‖b) + ½KL(b‖a) of diagonal Gaussians, a mean over the last dimension."""
+    return symmetric_gaussian_kl(mean_a, log_variance_a, mean_b, log_variance_b).mean(dim=-1)
 
 
 def check_model_matches(framework: nn.Module, data: GroundTruthData) -> None:

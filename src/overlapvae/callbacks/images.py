@@ -62,9 +62,10 @@ class ReconstructionImages(Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        self._latest_images = batch[0]
+        images = batch[0].flatten(0, 1) if batch[0].ndim == 5 else batch[0]  # pairs: both halves
+        self._latest_images = images
         if trainer.global_step % self.every_n_steps == 0:
-            self.write(trainer, pl_module, batch[0])
+            self.write(trainer, pl_module, images)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._latest_images is not None and self._written_step != trainer.global_step:

@@ -19,15 +19,24 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from overlapvae.data import GroundTruthDataModule, XYObject, XYObjectShaded, XYSquares, XYSquaresMinimal
-from overlapvae.frameworks import VAE, AutoEncoder, BetaTCVAE, BetaVAE
-from overlapvae.losses import BCEWithLogitsLoss, L1Loss, MSELoss
+from overlapvae.frameworks import VAE, AdaGVAE, AutoEncoder, BetaTCVAE, BetaVAE
+from overlapvae.losses import BCEWithLogitsLoss, KernelLoss, L1Loss, MSELoss
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.models import Conv64, FullyConnected
 
 _PLAIN = (int, float, bool, str)
 
 #: Arguments the training app injects at build time, so they never appear in a config node.
-INJECTED = ("model", "recon_loss", "optimizer", "image_shape", "encoder_heads", "data", "seed")
+INJECTED = (
+    "model",
+    "recon_loss",
+    "optimizer",
+    "image_shape",
+    "encoder_heads",
+    "data",
+    "seed",
+    "pair_mode",
+)
 
 
 def _config_type(annotation: Any) -> Any:
@@ -133,7 +142,27 @@ class AuditConfig:
     thresholds: VerdictConfig = dataclasses.field(default_factory=VerdictConfig)
     checkpoint: str | None = None
     model_traversals: int = 100
+    kernel_file: str | None = None
     task_name: str = "audit"
+    paths: Any = MISSING
+
+
+@dataclasses.dataclass
+class LearnKernelConfig:
+    """The root of ``conf/learn_kernel.yaml``: the data set, the kernel's radius and the training."""
+
+    dataset: Any = MISSING
+    radius: int = 63
+    steps: int = 28_800
+    pairs_per_step: int = 4096
+    lr: float = 1e-3
+    rank_strength: float = 0.01
+    symmetry_weight: float = 1.0
+    l2_weight: float = 1e-3
+    evaluation_pairs: int = 4096
+    seed: int = 777
+    device: str = "auto"
+    task_name: str = "learn_kernel"
     paths: Any = MISSING
 
 
@@ -150,9 +179,15 @@ SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
         "vae": (VAE, False),
         "betavae": (BetaVAE, False),
         "betatcvae": (BetaTCVAE, False),
+        "adagvae": (AdaGVAE, False),
     },
     "model": {"conv64": (Conv64, True), "fc": (FullyConnected, True)},
-    "loss": {"mse": (MSELoss, False), "l1": (L1Loss, False), "bce": (BCEWithLogitsLoss, False)},
+    "loss": {
+        "mse": (MSELoss, False),
+        "l1": (L1Loss, False),
+        "bce": (BCEWithLogitsLoss, False),
+        "kernel": (KernelLoss, False),
+    },
     "metrics": {"suite": (MetricSuite, False)},
     "metric": {
         "mig": (MIG, False),
@@ -174,3 +209,4 @@ def register_schemas() -> None:
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="audit_schema", node=AuditConfig)
+    store.store(name="learn_kernel_schema", node=LearnKernelConfig)

@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from overlapvae.data.base import GroundTruthData
+from overlapvae.data.pairs import check_pair_mode, sample_pairs
 from overlapvae.utils.seeding import derive_seed
 
 
@@ -39,6 +40,7 @@ class GroundTruthDataModule(L.LightningDataModule):
         seed: int = 0,
         standardise: bool | None = None,
         steps_per_epoch: int | None = None,
+        pair_mode: str | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -50,6 +52,9 @@ class GroundTruthDataModule(L.LightningDataModule):
         self.seed = seed
         self.standardise = True if standardise is None else standardise
         self.steps_per_epoch = steps_per_epoch or math.ceil(data.num_observations / batch_size)
+        if pair_mode is not None:
+            check_pair_mode(pair_mode)
+        self.pair_mode = pair_mode
         self._generator: torch.Generator | None = None
         self._pending_state: dict[str, Any] | None = None
 
@@ -102,9 +107,14 @@ class GroundTruthDataModule(L.LightningDataModule):
         return DataLoader(range(self.steps_per_epoch), batch_size=None, shuffle=False, num_workers=0)
 
     def sample_batch(self) -> tuple[Tensor, Tensor]:
-        """Draw and render one batch on the training device."""
-        factors = self.data.sample_factors(self.batch_size, self.generator())
-        return self.data.render_float(factors, self.standardise), factors
+        """Draw and render one batch on the training device: ``[B, C, H, W]`` images and ``[B, F]``
+        factors, or with a ``pair_mode`` ``[B, 2, C, H, W]`` and ``[B, 2, F]`` (B pairs)."""
+        if self.pair_mode is None:
+            factors = self.data.sample_factors(self.batch_size, self.generator())
+            return self.data.render_float(factors, self.standardise), factors
+        pairs = sample_pairs(self.data, self.batch_size, self.generator(), self.pair_mode)
+        images = self.data.render_float(pairs.flatten(0, 1), self.standardise)
+        return images.unflatten(0, pairs.shape[:2]), pairs
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
         return self.sample_batch()

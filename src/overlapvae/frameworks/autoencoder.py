@@ -75,8 +75,17 @@ class AutoEncoder(L.LightningModule):
         recon = self.recon_loss(self.model.decode(self.encode(x)), x)
         return {"recon": recon, "loss": recon}
 
+    #: ``None``: batches of single images; otherwise batches of pairs drawn by this
+    #: ``overlapvae.data.pairs`` mode (weakly supervised frameworks).
+    pair_sampling: str | None = None
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
-        images = batch[0].contiguous(memory_format=self.input_memory_format)
+        images = batch[0]
+        if images.ndim == 5:  # pairs [B, 2, C, H, W]: the layout applies to each image
+            flat = images.flatten(0, 1).contiguous(memory_format=self.input_memory_format)
+            images = flat.unflatten(0, images.shape[:2])
+        else:
+            images = images.contiguous(memory_format=self.input_memory_format)
         terms = self.loss_terms(images)
         detached = {name: value.detach() for name, value in terms.items()}
         for name, value in detached.items():

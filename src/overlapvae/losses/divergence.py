@@ -17,3 +17,13 @@ def gaussian_log_density(z: Tensor, mean: Tensor, log_variance: Tensor) -> Tenso
 def kl_to_standard_normal(mean: Tensor, log_variance: Tensor) -> Tensor:
     """Element-wise ``KL(N(mean, σ²) ‖ N(0, 1)) = ½(mean² + σ² − 1 − log σ²)``."""
     return 0.5 * (mean.square() + log_variance.exp() - 1.0 - log_variance)
+
+
+def symmetric_gaussian_kl(
+    mean_a: Tensor, log_variance_a: Tensor, mean_b: Tensor, log_variance_b: Tensor
+) -> Tensor:
+    """Element-wise ``½KL(a‖b) + ½KL(b‖a)`` of univariate Gaussians; the log terms cancel:
+    ``¼[(σ_a² + Δμ²)/σ_b² + (σ_b² + Δμ²)/σ_a² − 2]``."""
+    variance_a, variance_b = log_variance_a.exp(), log_variance_b.exp()
+    difference = (mean_a - mean_b).square()
+    return 0.25 * ((variance_a + difference) / variance_b + (variance_b + difference) / variance_a - 2.0)

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 class DisentanglementMetrics(L.Callback):
     """Evaluate ``periodic`` every ``every_n_steps`` (per metric where ``every_n_steps_per_metric``
-    names one; none at step 0) and ``final`` once training reaches its end.
+    names one; none at step 0) and ``final`` once training reaches its end (taking the periodic
+    values when the same suite has just been evaluated at the last step).
 
     Logged as ``periodic/<metric>.<score>`` and ``final/<metric>.<score>`` with the seconds each
     metric took under ``metric_seconds/``. ``summary()`` holds the final values, the maximum of
@@ -68,13 +69,30 @@ class DisentanglementMetrics(L.Callback):
         step = trainer.global_step
         logged = {f"{prefix}/{key}": value for key, value in evaluation.values.items()}
         logged.update({f"metric_seconds/{key}": value for key, value in evaluation.seconds.items()})
-        for logger in trainer.loggers:
-            logger.log_metrics(logged, step=step)
+        self._log(trainer, logged)
         for name, error in evaluation.errors.items():
             self.failures.append({"step": step, "stage": prefix, "metric": name, "error": error})
         shown = ", ".join(f"{key}={value:.4g}" for key, value in evaluation.values.items())
         log.info("step %d %s metrics: %s", step, prefix, shown or "none")
         return evaluation
+
+    @staticmethod
+    def _log(trainer: L.Trainer, values: dict[str, float]) -> None:
+        for logger in trainer.loggers:
+            logger.log_metrics(values, step=trainer.global_step)
+
+    def _periodic_values_at(self, step: int) -> dict[str, float] | None:
+        """The last periodic evaluation, if it ran at ``step`` with every metric of the final suite
+        and the suites are the same: its values are then exactly the final evaluation's."""
+        if not self.history or self.history[-1]["step"] != step:
+            return None
+        if not self.final.gives_the_same_values_as(self.periodic):
+            return None
+        row = self.history[-1]
+        evaluated = {key.split(".", 1)[0] for key in row if key != "step"}
+        if not set(self.final.metrics) <= evaluated:
+            return None
+        return {key: value for key, value in row.items() if key != "step"}
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         names = self.due(trainer.global_step)
@@ -84,6 +102,11 @@ class DisentanglementMetrics(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.final.metrics and trainer.is_global_zero and not trainer.interrupted:
+            reused = self._periodic_values_at(trainer.global_step)
+            if reused is not None:  # the same suite just ran at this step: no second evaluation
+                self.final_values = reused
+                self._log(trainer, {f"final/{key}": value for key, value in reused.items()})
+                return
             names = list(self.final.metrics)
             self.final_values = self._evaluate(self.final, names, trainer, pl_module, "final").values
 

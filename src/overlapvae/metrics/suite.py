@@ -62,6 +62,15 @@ class MetricSuite:
         chosen = self.metrics if names is None else names
         return sum(self.metrics[name].num_observations for name in chosen)
 
+    def gives_the_same_values_as(self, other: MetricSuite) -> bool:
+        """Whether this suite evaluates exactly what ``other`` does: the same metrics and sizes, the
+        same seed and a deterministic (mean) representation, so one's values stand for the other's."""
+        return (
+            self.metrics == other.metrics
+            and self.random_seed == other.random_seed
+            and self.representation == other.representation == "mean"
+        )
+
     def evaluate(
         self,
         encode: Encoder,

@@ -1,0 +1,150 @@
+"""The paper's remedy (its Eq. 11): a reconstruction loss that also compares blurred images,
+
+``L(x̂, x) = L_rec(x̂, x) + α · L_rec(K∗x̂, K∗x)``,
+
+with ``K`` a fixed 2-D kernel applied to each channel by zero-padded (linear, not circular)
+convolution, cropped to the image size. ``loss=mse_box_r31`` is the paper's loss exactly: MSE, a
+63×63 box normalised to sum 1, α = 63² = 3969, mean over B·C·H·W. Because the kernel is linear,
+overlapping squares that a pixel-wise loss sees as equally far apart become graded by distance.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
+
+BASE_LOSSES: dict[str, type[ReconstructionLoss]] = {"mse": MSELoss, "l1": L1Loss, "bce": BCEWithLogitsLoss}
+KERNELS = ("box", "gaussian", "file")
+NORMALISATIONS = ("sum", "none")
+METHODS = ("auto", "fft", "direct")
+#: Kernels at least this wide are convolved by FFT under ``method: auto``: on 64×64 batches FFT beat
+#: the direct convolution at every radius from 1 to 31 (benchmarks/kernel_loss.py prints both).
+FFT_MIN_KERNEL_SIZE = 3
+
+
+def box_kernel(radius: int) -> Tensor:
+    """A ``(2r+1)²`` box with every entry ``1/(2r+1)²`` (float64)."""
+    size = 2 * radius + 1
+    return torch.full((size, size), 1.0 / size**2, dtype=torch.float64)
+
+
+def gaussian_kernel(radius: int) -> Tensor:
+    """An isotropic Gaussian with σ = r/4 truncated at 4σ (disent's ``gau_r{R}``), summing to 1."""
+    sigma = radius / 4
+    half = math.floor(4 * sigma + 0.5)
+    offsets = torch.arange(-half, half + 1, dtype=torch.float64)
+    line = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = torch.outer(line, line)
+    return kernel / kernel.sum()
+
+
+def load_kernel(path: str | Path) -> Tensor:
+    """A kernel saved by ``overlapvae-learn-kernel`` (or any ``torch.save``d 2-D tensor, or a dict
+    holding one under ``"kernel"``): square, odd-sized and finite, else a ``ValueError`` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"kernel file {path} does not exist: make one with overlapvae-learn-kernel")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    kernel = saved["kernel"] if isinstance(saved, dict) else saved
+    if not isinstance(kernel, Tensor):
+        raise ValueError(f"{path} holds {type(kernel).__name__}, not a kernel tensor")
+    kernel = kernel.squeeze()
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
+        raise ValueError(
+            f"{path} holds a kernel of shape {tuple(kernel.shape)}: it must be 2-D, square, odd-sized"
+        )
+    if not torch.isfinite(kernel).all():
+        raise ValueError(f"{path} holds a kernel with non-finite entries")
+    return kernel.to(torch.float64)
+
+
+def convolve(images: Tensor, kernel: Tensor, method: str = "auto") -> Tensor:
+    """``K ∗ images`` per channel, zero-padded and cropped to the input size (``[..., H, W]``).
+
+    ``fft``: the full linear convolution by FFT, centre-cropped; ``direct``: ``conv2d`` with the
+    flipped kernel and padding r. Both are the same true convolution (identical up to rounding).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is invalid: choose one of {', '.join(METHODS)}")
+    size = kernel.shape[-1]
+    radius = size // 2
+    if method == "auto":
+        method = "fft" if size >= FFT_MIN_KERNEL_SIZE else "direct"
+    height, width = images.shape[-2:]
+    kernel = kernel.to(images.dtype)
+    if method == "direct":
+        flat = images.reshape(-1, 1, height, width)
+        out = F.conv2d(flat, kernel.flip(-2, -1)[None, None], padding=radius)
+        return out.reshape(images.shape)
+    full = (height + size - 1, width + size - 1)
+    spectrum = torch.fft.rfft2(images, s=full) * torch.fft.rfft2(kernel, s=full)
+    return torch.fft.irfft2(spectrum, s=full)[..., radius : radius + height, radius : radius + width]
+
+
+class KernelLoss(ReconstructionLoss):
+    """``base(x̂, x) + weight · base(K∗x̂, K∗x)`` per element; the kernel is a buffer (no gradient).
+
+    ``kernel``: ``box`` or ``gaussian`` of ``radius``, or ``file`` (``kernel_file``, e.g. a learnt
+    kernel); ``normalise: sum`` scales it to sum 1, ``none`` keeps it as given. Activation and the
+    [0, 1]-target requirement are the base loss's.
+    """
+
+    def __init__(
+        self,
+        base: str = "mse",
+        kernel: str = "box",
+        radius: int = 31,
+        weight: float = 3969.0,
+        normalise: str = "sum",
+        kernel_file: str | None = None,
+        method: str = "auto",
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        if base not in BASE_LOSSES:
+            raise ValueError(f"base={base!r} is invalid: choose one of {', '.join(BASE_LOSSES)}")
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel={kernel!r} is invalid: choose one of {', '.join(KERNELS)}")
+        if normalise not in NORMALISATIONS:
+            raise ValueError(f"normalise={normalise!r} is invalid: choose one of {', '.join(NORMALISATIONS)}")
+        if method not in METHODS:
+            raise ValueError(f"method={method!r} is invalid: choose one of {', '.join(METHODS)}")
+        if not weight >= 0:
+            raise ValueError(f"weight={weight} is invalid: choose a non-negative number")
+        if kernel == "file":
+            if kernel_file is None:
+                raise ValueError("kernel=file needs kernel_file=<path of a saved kernel>")
+            values = load_kernel(kernel_file)
+        else:
+            if radius < 0:
+                raise ValueError(f"radius={radius} is invalid: choose an integer >= 0")
+            values = box_kernel(radius) if kernel == "box" else gaussian_kernel(radius)
+        if normalise == "sum":
+            total = values.sum()
+            if total == 0:
+                raise ValueError("the kernel sums to 0 and cannot be normalised: use normalise=none")
+            values = values / total
+        self.base = BASE_LOSSES[base](reduction)
+        self.weight = float(weight)
+        self.method = method
+        self.requires_unit_interval_targets = self.base.requires_unit_interval_targets
+        self.register_buffer("kernel", values.to(torch.float32))
+
+    def blur(self, images: Tensor) -> Tensor:
+        return convolve(images, self.kernel, self.method)
+
+    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+        blurred = self.base.elementwise(self.blur(reconstruction), self.blur(target))
+        return self.base.elementwise(reconstruction, target) + self.weight * blurred
+
+    def activate(self, reconstruction: Tensor) -> Tensor:
+        return self.base.activate(reconstruction)
+
+    def as_reconstruction(self, images: Tensor) -> Tensor:
+        return self.base.as_reconstruction(images)
