@@ -95,3 +95,14 @@ def test_bad_kernels_are_refused_with_the_fix(tmp_path):
     assert (
         KernelLoss(kernel="file", kernel_file=str(tmp_path / "zero.pt"), normalise="none").kernel.sum() == 0
     )
+
+
+@pytest.mark.parametrize("base", ["mse", "l1", "bce"])
+def test_the_blurred_term_is_the_base_loss_between_blurred_images(base):
+    loss = KernelLoss(base=base, radius=3, weight=2.0)
+    generator = torch.Generator().manual_seed(1)
+    reconstruction = torch.randn(2, 3, 16, 16, generator=generator)
+    target = torch.rand(2, 3, 16, 16, generator=generator)
+    blurred = loss.base.elementwise(loss.blur(reconstruction), loss.blur(target))
+    expected = loss.base.elementwise(reconstruction, target) + 2.0 * blurred
+    torch.testing.assert_close(loss.elementwise(reconstruction, target), expected, atol=1e-5, rtol=1e-5)

@@ -26,6 +26,9 @@ class ReconstructionLoss(nn.Module):
 
     #: Whether targets must lie in [0, 1] (so the data must not be standardised).
     requires_unit_interval_targets: bool = False
+    #: Whether ``elementwise(x̂, x)`` is a function of ``x̂ − x`` alone (then a linear filter of
+    #: both arguments can be applied once, to the difference).
+    depends_on_difference: bool = False
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
@@ -65,12 +68,16 @@ class ReconstructionLoss(nn.Module):
 class MSELoss(ReconstructionLoss):
     """Squared error ``(x̂ − x)²``, the paper's loss."""
 
+    depends_on_difference = True
+
     def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
         return (reconstruction - target).square()
 
 
 class L1Loss(ReconstructionLoss):
     """Absolute error ``|x̂ − x|``."""
+
+    depends_on_difference = True
 
     def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
         return (reconstruction - target).abs()
