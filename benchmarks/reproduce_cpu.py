@@ -50,6 +50,7 @@ def train_cells(root: Path, steps: int, seeds: str) -> float:
                 f"trainer.max_steps={steps}",
                 f"seed={seeds}",
                 *cell,
+                "~callbacks.progress_bar",
                 "+trainer.enable_progress_bar=false",
             ]
             environment = {**os.environ, "OVERLAPVAE_ROOT": str(root), "WANDB_MODE": "offline"}
