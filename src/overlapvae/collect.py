@@ -74,10 +74,15 @@ def markdown_summary(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scored_runs(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The completed runs that have a value for ``metric``: what every figure draws."""
+    return frame[(frame["status"] == "completed") & frame[metric].notna()]
+
+
 def comparison_figure(frame: pd.DataFrame, metric: str) -> Figure:
     """One panel per swept setting: a box per value with every run as a point; with ``loss``
     swept, each box of the overlap axis is split by loss (L1 against MSE side by side)."""
-    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
+    done = scored_runs(frame, metric)
     axes_names = swept_columns(frame)
     figure = Figure(figsize=(4.2 * max(1, len(axes_names)), 3.6), layout="constrained")
     panels = figure.subplots(1, max(1, len(axes_names)), squeeze=False)[0]
@@ -125,7 +130,7 @@ def trend_figure(frame: pd.DataFrame, metric: str, x: str = "dataset.grid_spacin
     """The paper's Fig. 9 style: every run as a point against ``x``, one colour per framework (and
     loss, when swept), with a least-squares polynomial trend (order 4, or lower when there are
     fewer distinct x values)."""
-    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
+    done = scored_runs(frame, metric)
     figure = Figure(figsize=(5.5, 3.8), layout="constrained")
     axis = figure.subplots()
     keys = [key for key in ("framework", "loss") if key in swept_columns(frame)] or ["framework"]
@@ -148,7 +153,7 @@ def trend_figure(frame: pd.DataFrame, metric: str, x: str = "dataset.grid_spacin
 def violin_figure(frame: pd.DataFrame, metric: str, split: str) -> Figure:
     """The paper's Figs. 6/11 style: per data set a violin per value of ``split`` (loss or
     framework) over the completed runs, with each run's value as a point."""
-    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
+    done = scored_runs(frame, metric)
     datasets = sorted(done["dataset"].unique(), key=str) if "dataset" in done else ["all"]
     values = sorted(done[split].unique(), key=str)
     figure = Figure(figsize=(2.2 + 1.6 * len(datasets) * len(values), 3.8), layout="constrained")

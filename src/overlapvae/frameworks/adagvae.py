@@ -29,6 +29,11 @@ from overlapvae.losses.reduction import reduce
 MEAN_MODES = ("correct", "paper")
 
 
+def check_mean_mode(mean_mode: str) -> None:
+    if mean_mode not in MEAN_MODES:
+        raise ValueError(f"mean_mode={mean_mode!r} is invalid: choose one of {', '.join(MEAN_MODES)}")
+
+
 def shared_latents(mean: Tensor, log_variance: Tensor, ratio: float = 0.5) -> Tensor:
     """``[B, 2, z]`` posteriors of pairs → ``[B, z]`` bool: the latents the pair shares."""
     divergence = symmetric_gaussian_kl(mean[:, 0], log_variance[:, 0], mean[:, 1], log_variance[:, 1])
@@ -41,8 +46,7 @@ def average_shared(
 ) -> tuple[Tensor, Tensor]:
     """Both observations' posteriors with the shared latents replaced by the pair's average
     (``mean_mode: paper`` takes μ1 as the average mean, the bug of the paper's runs)."""
-    if mean_mode not in MEAN_MODES:
-        raise ValueError(f"mean_mode={mean_mode!r} is invalid: choose one of {', '.join(MEAN_MODES)}")
+    check_mean_mode(mean_mode)
     average_mean = mean.mean(dim=1) if mean_mode == "correct" else mean[:, 1]
     average_log_variance = log_variance.exp().mean(dim=1).log()
     mask = shared[:, None, :]
@@ -70,8 +74,7 @@ class AdaGVAE(BetaVAE):
     ) -> None:
         if not 0.0 <= threshold_ratio <= 1.0:
             raise ValueError(f"threshold_ratio={threshold_ratio} is invalid: choose a value in [0, 1]")
-        if mean_mode not in MEAN_MODES:
-            raise ValueError(f"mean_mode={mean_mode!r} is invalid: choose one of {', '.join(MEAN_MODES)}")
+        check_mean_mode(mean_mode)
         check_pair_mode(pair_sampling)
         self.threshold_ratio = threshold_ratio
         self.mean_mode = mean_mode
