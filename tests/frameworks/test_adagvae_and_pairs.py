@@ -103,6 +103,23 @@ def test_shared_latents_get_the_averaged_posterior(mean_mode):
     assert new_mean[0, 0, 1].item() == pytest.approx(0.1 if mean_mode == "correct" else 0.2)
 
 
+def test_posteriors_sharper_than_float32_can_express_stay_finite():
+    # σ² = e^-120 underflows to 0 in float32: the shared choice and the average must not divide by it
+    mean = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 3.0, 1.0]]])
+    log_variance = torch.tensor([[[-120.0, -110.0, -115.0], [-118.0, -110.0, -115.0]]], requires_grad=True)
+    shared = shared_latents(mean, log_variance)
+    assert shared.tolist() == [[True, False, True]]  # δ = (¼(e² + e⁻² − 2), ≈ 9e47, 0)
+    new_mean, new_log_variance = average_shared(mean, log_variance, shared)
+    expected = -118.0 + math.log((math.exp(-2.0) + 1.0) / 2.0)
+    assert new_log_variance[0, :, 0].tolist() == pytest.approx([expected, expected], abs=1e-5)
+    assert new_log_variance[0, :, 2].tolist() == pytest.approx([-115.0, -115.0], abs=1e-5)
+    assert new_mean[0, :, 1].tolist() == [0.0, 3.0]  # not shared: untouched
+    new_log_variance.sum().backward()
+    assert torch.isfinite(log_variance.grad).all()
+    # d/dℓ0 of 2·log((e^ℓ0 + e^ℓ1)/2) = 2·e^ℓ0 / (e^ℓ0 + e^ℓ1), the softmax weight, doubled
+    assert log_variance.grad[0, 0, 0].item() == pytest.approx(2.0 / (1.0 + math.exp(2.0)), rel=1e-5)
+
+
 def test_the_data_module_renders_pairs_of_the_sampled_factors():
     data = XYSquares(grid_spacing=4)
     module = GroundTruthDataModule(data, batch_size=32, seed=1, pair_mode="paper_text")

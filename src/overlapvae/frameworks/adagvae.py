@@ -14,6 +14,7 @@ second one's mean with the averaged variance.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -35,7 +36,13 @@ def check_mean_mode(mean_mode: str) -> None:
 
 
 def shared_latents(mean: Tensor, log_variance: Tensor, ratio: float = 0.5) -> Tensor:
-    """``[B, 2, z]`` posteriors of pairs → ``[B, z]`` bool: the latents the pair shares."""
+    """``[B, 2, z]`` posteriors of pairs → ``[B, z]`` bool: the latents the pair shares.
+
+    The divergence only selects latents (no gradient flows through the choice), so it is
+    computed in float64: posteriors sharper than float32 can express (σ² < 1e-38, reached with
+    small β and heavily weighted reconstruction losses) still compare correctly.
+    """
+    mean, log_variance = mean.detach().double(), log_variance.detach().double()
     divergence = symmetric_gaussian_kl(mean[:, 0], log_variance[:, 0], mean[:, 1], log_variance[:, 1])
     low, high = divergence.min(dim=1, keepdim=True).values, divergence.max(dim=1, keepdim=True).values
     return divergence < low + ratio * (high - low)
@@ -45,10 +52,14 @@ def average_shared(
     mean: Tensor, log_variance: Tensor, shared: Tensor, mean_mode: str = "correct"
 ) -> tuple[Tensor, Tensor]:
     """Both observations' posteriors with the shared latents replaced by the pair's average
-    (``mean_mode: paper`` takes μ1 as the average mean, the bug of the paper's runs)."""
+    (``mean_mode: paper`` takes μ1 as the average mean, the bug of the paper's runs).
+
+    ``log((σ0² + σ1²)/2)`` is taken as a log-sum-exp, finite with a finite gradient for any
+    finite log-variances (``exp`` would underflow to 0, and ``log 0`` to −∞, below −103).
+    """
     check_mean_mode(mean_mode)
     average_mean = mean.mean(dim=1) if mean_mode == "correct" else mean[:, 1]
-    average_log_variance = log_variance.exp().mean(dim=1).log()
+    average_log_variance = torch.logsumexp(log_variance, dim=1) - math.log(2.0)
     mask = shared[:, None, :]
     return (
         torch.where(mask, average_mean[:, None, :], mean),
