@@ -13,18 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from overlapvae.utils.files import move_aside
+
 log = logging.getLogger(__name__)
 
 RUN_KEY_LENGTH = 12
 #: What a finished run's ``metrics.json`` must hold to count as complete.
 SUMMARY_KEYS = ("status", "steps", "seed", "overrides", "final")
+RUN_AGAIN = "the run starts again"
 
 
 def run_key(override_dirname: str, seed: int | str) -> str:
@@ -32,14 +34,6 @@ def run_key(override_dirname: str, seed: int | str) -> str:
     ``job.override_dirname``) and its seed, stable across launches, launchers and machines."""
     payload = json.dumps({"overrides": str(override_dirname), "seed": str(seed)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:RUN_KEY_LENGTH]
-
-
-def move_aside(path: Path, reason: str) -> Path:
-    """Rename an unreadable file to ``<name>.corrupt-<time>`` (kept for inspection) and say so."""
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-    path.replace(target)
-    log.warning("%s is unusable (%s): moved to %s; the run starts again", path, reason, target.name)
-    return target
 
 
 def read_summary(path: Path) -> dict[str, Any]:
@@ -78,7 +72,7 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
         try:
             summary = read_summary(summary_path)
         except ValueError as error:
-            move_aside(summary_path, str(error))
+            move_aside(summary_path, str(error), RUN_AGAIN)
         else:
             if is_complete(summary, max_steps):
                 return RunStart(completed=summary)
@@ -89,7 +83,7 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         step = int(state["global_step"])
     except Exception as error:  # truncated or foreign file: any unpickling error
-        move_aside(checkpoint, f"{type(error).__name__}: {error}")
+        move_aside(checkpoint, f"{type(error).__name__}: {error}", RUN_AGAIN)
         return RunStart()
     log.info("resuming %s from step %d", output_dir, step)
     return RunStart(checkpoint=checkpoint, step=step)
