@@ -59,6 +59,7 @@ format: install
 
 benchmark: install
 	$(BIN)/python benchmarks/data_throughput.py
+	$(BIN)/python benchmarks/array_throughput.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/distances.py

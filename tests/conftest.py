@@ -17,6 +17,9 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import local_http
+import tiny_sources
+from overlapvae.data.standard import STANDARD_DATASETS
 from overlapvae.train import config_dir
 from overlapvae.wandb_logging import finish_wandb
 
@@ -84,3 +87,29 @@ def exhaustive_statistics(data, chunk: int = 2048) -> tuple[list[float], list[fl
 @pytest.fixture(name="exhaustive_statistics")
 def exhaustive_statistics_fixture():
     return exhaustive_statistics
+
+
+class TinyBenchmarks:
+    """Small source files of downloadable benchmarks, served on 127.0.0.1, with the registry
+    (``STANDARD_DATASETS``) pointing at them for the length of one test."""
+
+    def __init__(self, root: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sources = root / "sources"
+        self.data_dir = root / "data"
+        self.server = server
+        self.sources.mkdir()
+        self._monkeypatch = monkeypatch
+
+    def add(self, name: str):
+        """Write and serve ``name``'s files; return its (small) spec."""
+        maker, sizes = tiny_sources.maker_for(name)
+        maker(self.sources, sizes)
+        spec = tiny_sources.tiny_spec(name, sizes, self.sources, self.server.url)
+        self._monkeypatch.setitem(STANDARD_DATASETS, name, spec)
+        return spec
+
+
+@pytest.fixture
+def tiny_benchmarks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with local_http.serve(tmp_path / "sources") as server:
+        yield TinyBenchmarks(tmp_path, server, monkeypatch)

@@ -13,9 +13,11 @@ from omegaconf import OmegaConf
 
 from overlapvae.build import make
 from overlapvae.callbacks import LastCheckpoint, NonFiniteLossGuard, ReconstructionImages
+from overlapvae.data.standard import STANDARD_DATASETS
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.train import build, config_dir
+from tiny_sources import own_folder, own_npz
 
 CONF = Path(config_dir())
 GROUPS = (
@@ -45,11 +47,18 @@ def test_every_group_has_options():
 
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
-def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option, tmp_path):
+def test_every_option_composes_instantiates_and_trains_a_step(train_config, group, option, tmp_path, request):
     overrides = [f"{group}={option}", "trainer.max_steps=1"]
     if option == "mse_learnt":  # its kernel file is the user's (overlapvae-learn-kernel writes one)
         torch.save({"kernel": torch.ones(3, 3) / 9}, tmp_path / "kernel.pt")
         overrides.append(f"loss.kernel_file={tmp_path / 'kernel.pt'}")
+    if group == "dataset" and option in STANDARD_DATASETS:  # small files in the real format, served locally
+        benchmarks = request.getfixturevalue("tiny_benchmarks")
+        benchmarks.add(option)
+        overrides.append(f"paths.data_dir={benchmarks.data_dir}")
+    if group == "dataset" and option in ("npz", "folder"):  # the user's own files
+        source = own_npz(tmp_path / "own.npz") if option == "npz" else own_folder(tmp_path / "own")
+        overrides += [f"dataset.path={source}", f"paths.data_dir={tmp_path / 'data'}"]
     fast = group not in ("model", "experiment", "scale")  # these choose the model or the run shape
     if not fast:
         overrides += ["metrics@evaluation.periodic=none", "metrics@evaluation.final=none"]
@@ -166,7 +175,7 @@ def test_every_launcher_composes_and_its_plugin_is_installed():
         ("overlap_vs_loss", 54, {"loss", "dataset.grid_spacing", "framework", "seed"}),
         ("overlap_vs_loss_demo", 4, {"loss", "dataset.grid_spacing", "framework", "seed"}),
         ("paper_spacing", 160, {"dataset.grid_spacing", "framework", "framework.beta", "seed"}),
-        ("paper_datasets", 32, {"dataset", "framework", "framework.beta", "model.latent_size", "seed"}),
+        ("paper_datasets", 160, {"dataset", "framework", "framework.beta", "model.latent_size", "seed"}),
         ("paper_boxblur", 40, {"loss", "framework", "framework.beta", "seed"}),
     ],
 )

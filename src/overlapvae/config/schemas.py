@@ -18,7 +18,16 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from overlapvae.data import GroundTruthDataModule, XYObject, XYObjectShaded, XYSquares, XYSquaresMinimal
+from overlapvae.data import (
+    FolderData,
+    GroundTruthDataModule,
+    NpzData,
+    StandardData,
+    XYObject,
+    XYObjectShaded,
+    XYSquares,
+    XYSquaresMinimal,
+)
 from overlapvae.frameworks import VAE, AdaGVAE, AutoEncoder, BetaTCVAE, BetaVAE
 from overlapvae.losses import BCEWithLogitsLoss, KernelLoss, L1Loss, MSELoss
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
@@ -148,6 +157,15 @@ class AuditConfig:
 
 
 @dataclasses.dataclass
+class PrepareConfig:
+    """The root of ``conf/prepare.yaml``: the data set to download and convert ahead of time."""
+
+    dataset: Any = MISSING
+    task_name: str = "prepare"
+    paths: Any = MISSING
+
+
+@dataclasses.dataclass
 class LearnKernelConfig:
     """The root of ``conf/learn_kernel.yaml``: the data set, the kernel's radius and the training."""
 
@@ -172,6 +190,9 @@ SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
         "xysquares_minimal": (XYSquaresMinimal, False),
         "xyobject": (XYObject, False),
         "xyobject_shaded": (XYObjectShaded, False),
+        "standard": (StandardData, False),
+        "npz": (NpzData, False),
+        "folder": (FolderData, False),
     },
     "datamodule": {"ground_truth": (GroundTruthDataModule, False)},
     "framework": {
@@ -210,3 +231,4 @@ def register_schemas() -> None:
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="audit_schema", node=AuditConfig)
     store.store(name="learn_kernel_schema", node=LearnKernelConfig)
+    store.store(name="prepare_schema", node=PrepareConfig)
