@@ -16,18 +16,18 @@ from overlapvae.data.standard.spec import StandardSpec
 
 def convert_dsprites(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarray) -> None:
     """Binary ``imgs [N, 64, 64]`` → ``uint8 [N, 1, 64, 64]`` in {0, 255}; the factor classes stored
-    in the file (colour first) must enumerate the grid in order."""
+    in the file (``latents/classes``, colour first) must enumerate the grid in order."""
     source = files["images"]
     with h5py.File(source, "r") as file:
-        if "imgs" not in file:
-            raise ValueError(f"{source} has no 'imgs' array (keys: {sorted(file)}): not the dSprites HDF5")
+        for key in ("imgs", "latents/classes"):
+            if key not in file:
+                raise ValueError(f"{source} has no {key!r} (keys: {sorted(file)}): not the dSprites HDF5")
         images = file["imgs"]
         check_shape(images.shape, (spec.num_observations, *spec.image_shape[1:]), f"{source} 'imgs'")
-        if "latents" in file and "classes" in file["latents"]:
-            classes = file["latents"]["classes"][:]
-            if np.unique(classes[:, 0]).size != 1:
-                raise ValueError(f"{source}: the colour factor has more than one value")
-            check_grid_order(classes[:, 1:], spec.factor_sizes, spec.factor_names, str(source))
+        classes = file["latents/classes"][:]
+        if np.unique(classes[:, 0]).size != 1:
+            raise ValueError(f"{source}: the colour factor has more than one value")
+        check_grid_order(classes[:, 1:], spec.factor_sizes, spec.factor_names, str(source))
         for start in range(0, spec.num_observations, CHUNK):
             chunk = images[start : start + CHUNK]
             if chunk.max(initial=0) > 1:
