@@ -165,7 +165,7 @@ def test_a_file_without_the_expected_array_names_the_key(served, tmp_path):
     with h5py.File(source, "w") as file:
         file["images"] = np.zeros((32, 64, 64), np.uint8)
     files = {"images": dataclasses.replace(spec.files["images"], md5=md5(source))}
-    with pytest.raises(ValueError, match=r"has no 'imgs' \(keys: \['images'\]\): not the dSprites HDF5"):
+    with pytest.raises(ValueError, match=r"has no \['imgs', 'latents/classes'\] \(it holds \['images'\]\): not the dSprites"):
         prepare_standard(dataclasses.replace(spec, files=files), data_dir)
 
 

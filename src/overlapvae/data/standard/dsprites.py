@@ -10,7 +10,7 @@ import numpy as np
 
 from overlapvae.data.download import RemoteFile
 from overlapvae.data.grid import check_grid_order
-from overlapvae.data.standard.images import CHUNK, check_shape
+from overlapvae.data.standard.images import CHUNK, check_shape, require_keys
 from overlapvae.data.standard.spec import StandardSpec
 
 
@@ -19,9 +19,7 @@ def convert_dsprites(spec: StandardSpec, files: Mapping[str, Path], out: np.ndar
     in the file (``latents/classes``, colour first) must enumerate the grid in order."""
     source = files["images"]
     with h5py.File(source, "r") as file:
-        for key in ("imgs", "latents/classes"):
-            if key not in file:
-                raise ValueError(f"{source} has no {key!r} (keys: {sorted(file)}): not the dSprites HDF5")
+        require_keys(file, ("imgs", "latents/classes"), source, "the dSprites HDF5")
         images = file["imgs"]
         check_shape(images.shape, (spec.num_observations, *spec.image_shape[1:]), f"{source} 'imgs'")
         classes = file["latents/classes"][:]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 CHUNK = 16384
+
+
+def require_keys(container: Container[str], keys: Sequence[str], source: Path, what: str) -> None:
+    """Raise naming ``source`` and its contents when any of ``keys`` is missing from it."""
+    missing = [key for key in keys if key not in container]
+    if missing:
+        raise ValueError(f"{source} has no {missing} (it holds {sorted(container)}): not {what}")
 
 
 def check_shape(array_shape: Sequence[int], expected: Sequence[int], what: str) -> None:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from overlapvae.data.download import RemoteFile
-from overlapvae.data.standard.images import CHUNK, check_shape, to_channels_first
+from overlapvae.data.standard.images import CHUNK, check_shape, require_keys, to_channels_first
 from overlapvae.data.standard.spec import StandardSpec
 
 
@@ -34,8 +34,7 @@ def convert_mpi3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarray
     about 12 GB, so it is never loaded whole)."""
     source = files["images"]
     with zipfile.ZipFile(source) as archive:
-        if "images.npy" not in archive.namelist():
-            raise ValueError(f"{source} has no 'images' array (members: {archive.namelist()})")
+        require_keys(archive.namelist(), ("images.npy",), source, "an MPI3D npz")
         with archive.open("images.npy") as member:
             shape, fortran_order, dtype = read_npy_header(member)
             channels, height, width = spec.image_shape

@@ -10,7 +10,7 @@ import numpy as np
 
 from overlapvae.data.download import RemoteFile
 from overlapvae.data.grid import check_grid_order
-from overlapvae.data.standard.images import CHUNK, check_shape, to_channels_first
+from overlapvae.data.standard.images import CHUNK, check_shape, require_keys, to_channels_first
 from overlapvae.data.standard.spec import StandardSpec
 
 
@@ -18,9 +18,7 @@ def convert_shapes3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndar
     """``images [N, 64, 64, 3]`` → ``[N, 3, 64, 64]``; ``labels [N, 6]`` must enumerate the grid."""
     source = files["images"]
     with h5py.File(source, "r") as file:
-        for key in ("images", "labels"):
-            if key not in file:
-                raise ValueError(f"{source} has no {key!r} array (keys: {sorted(file)}): not 3dshapes.h5")
+        require_keys(file, ("images", "labels"), source, "3dshapes.h5")
         images = file["images"]
         channels, height, width = spec.image_shape
         check_shape(images.shape, (spec.num_observations, height, width, channels), f"{source} 'images'")
