@@ -21,6 +21,7 @@ from PIL import Image
 from overlapvae.data.array import ArrayData, check_storage
 from overlapvae.data.converted import Filler, build_converted, load_converted, read_metadata, stale_reason
 from overlapvae.data.grid import check_complete, factor_grid
+from overlapvae.data.standard.images import to_channels_first
 
 LAYOUTS = ("NHWC", "NCHW")
 IMAGE_COLUMN = "image"
@@ -50,13 +51,11 @@ def _channels_first(images: np.ndarray, layout: str, source: str) -> np.ndarray:
         raise ValueError(f"layout={layout!r} is invalid: choose one of {', '.join(LAYOUTS)}")
     if images.dtype != np.uint8:
         raise ValueError(f"{source}: images must be uint8 (0–255), got {images.dtype}")
-    if images.ndim == 3:
-        return images[:, None]
-    if images.ndim != 4:
+    if images.ndim not in (3, 4):
         raise ValueError(
             f"{source}: images must be [N, H, W] or [N, H, W, C] / [N, C, H, W], got {images.shape}"
         )
-    return images.transpose(0, 3, 1, 2) if layout == "NHWC" else images
+    return images if images.ndim == 4 and layout == "NCHW" else to_channels_first(images)
 
 
 class OwnData(ArrayData):
