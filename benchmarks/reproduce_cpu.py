@@ -4,8 +4,9 @@ against MSE + box blur (the remedy), for Ada-GVAE and for β-VAE (z = 9, β = 0.
 two jobs at a time). Prints MIG and DCI per cell (mean ± std over seeds, maximum over training and
 final) and the wall time. Expect the paper's direction for Ada-GVAE: spacing 1 far above spacing 8,
 box blur above MSE at spacing 8 (at this length judged by direction), MSE at spacing 8 near zero.
-About two hours on 2 CPU cores at the default 2,000 steps (an Ada-GVAE run takes about 11 minutes
-with two at a time); a relaunch skips the runs already complete.
+About 1.5 hours on an idle 2-core CPU at the default 2,000 steps (an Ada-GVAE run takes about 11
+minutes with two at a time, 15 with the box loss); a relaunch skips the runs already complete and
+resumes interrupted ones. Figures: ``benchmarks/RESULTS.md``.
 Run: ``python benchmarks/reproduce_cpu.py [--steps 2000] [--seeds 0,1,2] [--root DIR]``.
 """
 
