@@ -17,7 +17,7 @@ EXPERIMENT ?= overlap_vs_loss_demo
 SCALE ?= cpu
 SWEEP_DIR = $${OVERLAPVAE_ROOT:-.}/logs/train/sweeps/$(EXPERIMENT)_$(SCALE)
 
-.PHONY: install train test lint format benchmark clean-logs
+.PHONY: install slurm train test lint format benchmark clean-logs
 
 install: $(VENV)/.installed
 
@@ -44,7 +44,17 @@ train: install
 	$(BIN)/overlapvae-train -m experiment=$(EXPERIMENT) scale=$(SCALE) hydra/launcher=joblib $(ARGS); \
 	status=$$?; $(BIN)/overlapvae-collect $(SWEEP_DIR) && exit $$status
 
-test: install
+# The SLURM tests start a one-node cluster; its Debian packages are installed where that is possible
+# (root with apt-get), else those tests skip and say why.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+slurm:
+	@command -v sbatch >/dev/null && command -v munged >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES) >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES) >/dev/null; }; \
+	  else echo "SLURM tests will skip: install $(SLURM_PACKAGES) as root to run them"; fi; }
+
+test: install slurm
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

@@ -18,6 +18,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import local_http
+import slurm_cluster as slurm_cluster_module
 import tiny_sources
 from overlapvae.data.standard import STANDARD_DATASETS
 from overlapvae.train import config_dir
@@ -113,3 +114,26 @@ class TinyBenchmarks:
 def tiny_benchmarks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with local_http.serve(tmp_path / "sources") as server:
         yield TinyBenchmarks(tmp_path, server, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real one-node SLURM cluster (``slurm_cluster.start_cluster``) for the whole session. Skips
+    with the reason where SLURM cannot run (packages missing, not root); with
+    ``OVERLAPVAE_REQUIRE_SLURM=1`` (set by CI) that is a failure instead."""
+    missing = slurm_cluster_module.missing_programs()
+    reason = None
+    if missing:
+        packages = "slurmctld slurmd slurm-client munge"
+        reason = f"SLURM is not installed (missing {', '.join(missing)}): apt-get install {packages}"
+    elif os.geteuid() != 0:
+        reason = "the test cluster's daemons run as root; run the tests as root"
+    if reason is not None:
+        if os.environ.get("OVERLAPVAE_REQUIRE_SLURM") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = slurm_cluster_module.start_cluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

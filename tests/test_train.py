@@ -81,7 +81,9 @@ def test_another_seed_gives_other_losses(first_run, tmp_path):
     assert logged_losses(other) != logged_losses(run_dir)
 
 
-@pytest.mark.parametrize(("sent", "exit_code"), [(signal.SIGINT, 1), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sent", "exit_code"), [(signal.SIGINT, 1), (signal.SIGTERM, 143), (signal.SIGUSR2, 128 + signal.SIGUSR2)]
+)
 def test_an_interrupted_run_saves_its_step_and_says_so(tmp_path, sent, exit_code):
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
@@ -98,3 +100,5 @@ def test_an_interrupted_run_saves_its_step_and_says_so(tmp_path, sent, exit_code
     summary = json.loads((run_dir / "metrics.json").read_text())
     assert summary["status"] == "interrupted"
     assert torch.load(checkpoint, weights_only=False)["global_step"] == summary["steps"] > 0
+    if sent == signal.SIGUSR2:  # a scheduler's warning: the step finished, was saved and is named
+        assert summary["error"].startswith(f"received SIGUSR2 at step {summary['steps']}: checkpoint saved")

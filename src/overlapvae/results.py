@@ -30,7 +30,7 @@ SETTINGS = (
     "trainer.max_steps",
 )
 SCORE_PREFIXES = ("final/", "max/", "loss/")
-RUN_COLUMNS = ("run", "sweep", "status", "error", "steps", "seed", "path")
+RUN_COLUMNS = ("run", "sweep", "status", "error", "steps", "seed", "path", "log")
 
 
 def _select(config: Any, dotted: str) -> Any:
@@ -80,6 +80,7 @@ def _row(
         "steps": summary.get("steps"),
         "seed": summary.get("seed", settings.get("seed")),
         "path": path,
+        "log": (summary.get("scheduler") or {}).get("log"),
     }
     row.update(choices)
     row.update({key: value for key, value in settings.items() if key != "seed" and value is not None})

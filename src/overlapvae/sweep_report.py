@@ -23,7 +23,8 @@ def sweep_report(sweep_dir: Path) -> str:
     ]
     for row in frame[frame["status"] != "completed"].to_dict("records"):
         error = " ".join(str(row["error"]).split())[:300] if row["error"] else "no error recorded"
-        lines.append(f"  {row['status']}: {row['run']} ({error}); see {row['path']}/metrics.json")
+        log = f" and the job's log {row['log']}" if row.get("log") else ""
+        lines.append(f"  {row['status']}: {row['run']} ({error}); see {row['path']}/metrics.json{log}")
     offline = sorted(sweep_dir.glob("*/wandb/offline-run-*"))
     if offline:
         lines.append(

@@ -10,6 +10,7 @@ already holds a complete ``metrics.json`` is skipped; one with a ``last.ckpt`` r
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -34,8 +35,10 @@ from overlapvae.launching import (
     chosen_launcher,
     export_visible_gpus,
     share_machine,
+    share_scheduler_allocation,
 )
 from overlapvae.metrics import DisentanglementMetrics
+from overlapvae.preemption import StopOnSignal, StoppedBySignalError
 from overlapvae.runs import inspect_run_dir, run_key
 from overlapvae.utils.files import atomic_write_json
 from overlapvae.wandb_logging import finish_wandb, offline_wandb_dirs, prepare_wandb
@@ -114,14 +117,33 @@ def _disentanglement(run: TrainingRun) -> dict[str, Any]:
 
 
 def _job_resources() -> dict[str, Any] | None:
-    """Under the joblib launcher: this worker's GPU and share of the cores (before CUDA starts)."""
+    """Under the joblib launcher: this worker's GPU and share of the cores (before CUDA starts);
+    under SLURM: the job's CPUs."""
     if not HydraConfig.initialized():
         return None
     hydra_cfg = HydraConfig.get()
     if not str(hydra_cfg.launcher.get("_target_", "")).endswith("JoblibLauncher"):
-        return None
+        return share_scheduler_allocation()
     lock_dir = Path(hydra_cfg.sweep.dir) / ".slots"
     return share_machine(hydra_cfg.job.num, int(hydra_cfg.launcher.n_jobs), lock_dir).as_dict()
+
+
+def _scheduler_job() -> dict[str, Any] | None:
+    """Under SLURM: the job's ids, how often it was requeued and (under submitit) its log file."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    job = {
+        "job_id": os.environ["SLURM_JOB_ID"],
+        "array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+        "array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
+        "restart_count": int(os.environ.get("SLURM_RESTART_COUNT", 0)),
+        "log": None,
+    }
+    if os.environ.get("SUBMITIT_EXECUTOR") == "slurm":
+        import submitit
+
+        job["log"] = str(submitit.JobEnvironment().paths.stderr)
+    return job
 
 
 def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
@@ -153,11 +175,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return {**start.completed, "skipped": True}
     run: TrainingRun | None = None
     status, error, details = "failed", None, None
+    stop_on_signal = StopOnSignal()
+    stop_on_signal.install()
     try:
         run = build(cfg)
+        run.trainer.callbacks.append(stop_on_signal)
         prepare_wandb(run.trainer.loggers, cfg, _overrides(), _choices())
         run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
         status = "completed"
+    except StoppedBySignalError as signalled:
+        status, error = "interrupted", f"{signalled}: checkpoint saved, handed to the scheduler to requeue"
     except SIGTERMException as exception:
         status, error = "interrupted", "received SIGTERM"
         raise SystemExit(SIGTERM_EXIT_CODE) from exception
@@ -181,12 +208,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "overrides": _overrides(),
             "choices": _choices(),
             "resources": resources,
+            "scheduler": _scheduler_job(),
             "checkpoint": str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
             **_run_summary(run),
         }
         if run is None or run.trainer.is_global_zero:
             atomic_write_json(output_dir / "metrics.json", summary)
         finish_wandb(summary)
+        handing_over = status == "interrupted" and stop_on_signal.received is not None
+        if not handing_over:
+            stop_on_signal.restore()
+    if handing_over:
+        stop_on_signal.hand_over()  # the scheduler's handler requeues the job and exits
     return summary
 
 

@@ -1,0 +1,344 @@
+"""The cluster path for real: sweeps submitted with ``hydra/launcher=slurm`` to the one-node SLURM
+cluster the tests start (``slurm_cluster``), pre-emption and time-limit requeues resumed from
+``last.ckpt``, a failing job in an array, and the launcher's refusals."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.core.global_hydra import GlobalHydra
+
+from conftest import entry_point
+from overlapvae.prepare import main as prepare_main
+from slurm_cluster import PARTITION
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+#: Test scale: the fc model, 20 steps, the test metrics, no image callbacks.
+SMALL = (
+    "scale=test",
+    "model=fc",
+    "model.hidden_sizes=[32]",
+    "model.latent_size=4",
+    "metrics@evaluation.periodic=none",
+    "metrics@evaluation.final=test",
+    "~callbacks.progress_bar",
+    "~callbacks.images",
+    "~callbacks.distances",
+    "+trainer.enable_progress_bar=false",
+)
+TINY = (*SMALL, "logger=csv")
+ONE_CPU = ("hydra.launcher.gpus_per_task=null", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1")
+ON_THE_CLUSTER = (
+    "hydra/launcher=slurm",
+    f"hydra.launcher.partition={PARTITION}",
+    "hydra.launcher.gpus_per_task=null",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+)
+
+
+@pytest.fixture
+def cluster(slurm_cluster):
+    """The session's cluster, its queue emptied after each test (a failed test leaves no jobs)."""
+    yield slurm_cluster
+    jobs = slurm_cluster.run("squeue", "-h", "-o", "%A", check=False).stdout.split()
+    if jobs:
+        slurm_cluster.run("scancel", *sorted(set(jobs)), check=False)
+        wait_for(lambda: not slurm_cluster.run("squeue", "-h").stdout.strip(), what="an empty queue")
+
+
+def sweep_command(*overrides: str) -> list[str]:
+    return [entry_point("overlapvae-train"), "-m", *TINY, *ON_THE_CLUSTER, *overrides]
+
+
+def environment(cluster, root: Path) -> dict[str, str]:
+    return {
+        **cluster.environment,
+        "OVERLAPVAE_ROOT": str(root),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+    }
+
+
+def submit(cluster, root: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        sweep_command(*overrides),
+        env=environment(cluster, root),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def summaries(sweep_dir: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/metrics.json"))]
+
+
+def summaries_by_run(sweep_dir: Path) -> dict[str, dict]:
+    return {path.parent.name: json.loads(path.read_text()) for path in sweep_dir.glob("*/metrics.json")}
+
+
+def wait_for(condition, timeout: float = 120, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def read_summary(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def the_job(cluster) -> str:
+    """The id of the one job in the queue (``<array>_<task>``)."""
+    return wait_for(lambda: cluster.run("squeue", "-h", "-o", "%i").stdout.strip(), what="a job in the queue")
+
+
+def job_state(cluster, job: str) -> str:
+    return cluster.run("squeue", "-h", "-j", job, "-o", "%T", check=False).stdout.strip()
+
+
+#: The README's cluster workflow ("On a SLURM cluster"), command by command; ``<partition>`` is
+#: the test cluster's, and the sweep runs at test scale (``TEST_SIZE``: the sizes above, one CPU per
+#: job, and of the 54 jobs the 6 of one framework and one seed).
+README_PREPARE = "overlapvae-prepare -m dataset=dsprites,shapes3d"
+README_SUBMIT = (
+    "overlapvae-train -m experiment=overlap_vs_loss sweep_name=cluster_sweep hydra/launcher=slurm "
+    "hydra.launcher.partition=<partition>"
+)
+README_WATCH = "squeue --me"
+README_LIST_UPLOADS = "wandb sync --dry-run logs/train/sweeps/cluster_sweep/*/wandb/offline-run-*"
+README_COLLECT = "overlapvae-collect logs/train/sweeps/cluster_sweep"
+TEST_SIZE = shlex.join((*SMALL, *ONE_CPU, "framework=betavae_overlap", "seed=0"))
+
+
+def shell(cluster, root: Path, command: str, **popen) -> subprocess.Popen:
+    """``command`` as a user types it, in ``root`` (the working folder), with the venv's entry points."""
+    path = f"{Path(entry_point('overlapvae-train')).parent}:{cluster.environment['PATH']}"
+    return subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=root,
+        env={**environment(cluster, root), "PATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def finished(process: subprocess.Popen, timeout: float = 300) -> str:
+    stdout, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr[-3000:]
+    return stdout
+
+
+def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_collects(
+    cluster, tiny_benchmarks, tmp_path, monkeypatch
+):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    commands = (README_PREPARE, README_SUBMIT, README_WATCH, README_LIST_UPLOADS, README_COLLECT)
+    assert all(command in readme for command in commands), "the README's cluster workflow changed"
+    # 1. prepare on the login node: the README's command line, the registry pointing at local files
+    for name in ("dsprites", "shapes3d"):
+        tiny_benchmarks.add(name)
+    monkeypatch.setenv("OVERLAPVAE_DATA_DIR", str(tiny_benchmarks.data_dir))
+    monkeypatch.setenv("OVERLAPVAE_ROOT", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", README_PREPARE.split())
+    prepare_main()
+    GlobalHydra.instance().clear()
+    assert sorted(path.name for path in tiny_benchmarks.data_dir.glob("*/*.npy")) == [
+        "dsprites.npy",
+        "shapes3d.npy",
+    ]
+    # 2. submit; 3. watch the queue while the array runs
+    submit_line = README_SUBMIT.replace("<partition>", PARTITION) + " " + TEST_SIZE
+    sweep = shell(cluster, tmp_path, submit_line)
+
+    def listed_jobs() -> list[str]:
+        return finished(shell(cluster, tmp_path, README_WATCH), timeout=60).splitlines()[1:]
+
+    queue = wait_for(listed_jobs, what="the array in squeue --me")
+    assert all(line.split()[0].split("_")[0].isdigit() for line in queue)  # <array>_<task> or <array>_[...]
+    report = finished(sweep)
+    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "cluster_sweep"
+    runs = summaries_by_run(sweep_dir)
+    assert len(runs) == 6 and all(
+        run["status"] == "completed" and run["steps"] == 20 for run in runs.values()
+    )
+    assert len({run["scheduler"]["array_job_id"] for run in runs.values()}) == 1  # one array
+    assert sorted(int(run["scheduler"]["array_task_id"]) for run in runs.values()) == list(range(6))
+    assert all(Path(run["scheduler"]["log"]).is_file() for run in runs.values())
+    assert "6 runs, 6 completed" in report
+    # 4. a gap (one run dir lost) is filled by the same command; the complete runs are skipped
+    gap = sorted(runs)[0]
+    shutil.rmtree(sweep_dir / gap)
+    finished(shell(cluster, tmp_path, submit_line))
+    refilled = summaries_by_run(sweep_dir)
+    assert sorted(refilled) == sorted(runs) and refilled[gap]["status"] == "completed"
+    assert refilled[gap]["scheduler"]["job_id"] != runs[gap]["scheduler"]["job_id"]  # trained again
+    assert all(refilled[name] == runs[name] for name in runs if name != gap)  # skipped, untouched
+    # 5. the offline wandb runs, one per job, ready to upload; the collected table
+    listing = shell(cluster, tmp_path, README_LIST_UPLOADS)
+    stdout, stderr = listing.communicate(timeout=120)
+    assert listing.returncode == 0 and "Would sync 6 run(s)" in stdout + stderr
+    finished(shell(cluster, tmp_path, README_COLLECT))
+    assert len((sweep_dir / "results.csv").read_text().splitlines()) == 7  # a header and six runs
+
+
+def test_a_requeued_job_resumes_at_its_saved_step(cluster, tmp_path):
+    overrides = (
+        "trainer.max_steps=3000",
+        "callbacks.last_checkpoint.every_n_train_steps=100",
+        "sweep_name=requeue",
+    )
+    process = subprocess.Popen(
+        sweep_command(*overrides),
+        env=environment(cluster, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "requeue"
+    checkpoint = wait_for(
+        lambda: next(sweep_dir.glob("*/checkpoints/last.ckpt"), None), what="the first checkpoint"
+    )
+    job = the_job(cluster)
+    cluster.run("scontrol", "requeue", job)  # pre-emption: SIGTERM now, back in the queue
+    first = wait_for(
+        lambda: (
+            (s := read_summary(checkpoint.parent.parent / "metrics.json"))
+            and s["status"] == "interrupted"
+            and s
+        ),
+        what="the interrupted run's metrics.json",
+    )
+    wait_for(lambda: job_state(cluster, job) == "PENDING", what="the job back in the queue")
+    cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")  # no requeue delay
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    (final,) = summaries(sweep_dir)
+    assert final["status"] == "completed" and final["steps"] == 3000
+    assert 0 < first["steps"] == final["resumed_at_step"] < 3000  # resumed at the saved step
+    assert final["resumed_from"] == "checkpoints/last.ckpt" and final["scheduler"]["restart_count"] == 1
+    assert torch.load(checkpoint, weights_only=False)["global_step"] == 3000
+
+
+#: The time-limit job: a one-minute limit, the warning 10 s before it. SLURM checks limits every 30 s
+#: and sends the warning at the first check at most 30 s before it is due, so it arrives 20-50 s
+#: after the job starts, after training has begun (about 10 s of start-up). 1,300 steps are about
+#: 70 s of training at batch 256 on one idle core of the 2-core test machine: the run is always cut
+#: short, and has 30-60 s of training left after the requeue.
+TIME_LIMIT_STEPS = 1300
+WARNING_S = 10
+
+
+def test_a_job_at_its_time_limit_is_signalled_saves_is_requeued_and_resumes(cluster, tmp_path):
+    overrides = (
+        f"trainer.max_steps={TIME_LIMIT_STEPS}",
+        "datamodule.batch_size=256",
+        "callbacks.last_checkpoint.every_n_train_steps=100000",  # only the signal saves a checkpoint
+        "hydra.launcher.timeout_min=1",
+        f"hydra.launcher.signal_delay_s={WARNING_S}",  # SIGUSR2 before the one-minute limit
+        "sweep_name=time_limit",
+    )
+    process = subprocess.Popen(
+        sweep_command(*overrides),
+        env=environment(cluster, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "time_limit"
+    job = the_job(cluster)
+    first = wait_for(
+        lambda: (
+            (s := next((read_summary(p) for p in sweep_dir.glob("*/metrics.json")), None))
+            and s["status"] == "interrupted"
+            and s
+        ),
+        timeout=180,
+        what="the signalled run's metrics.json",
+    )
+    assert first["error"].startswith(f"received SIGUSR2 at step {first['steps']}: checkpoint saved")
+    run_dir = next(sweep_dir.glob("*/metrics.json")).parent
+    saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+    assert saved == first["steps"] > 0
+    wait_for(lambda: job_state(cluster, job) == "PENDING", what="submitit's requeue")
+    cluster.run("scontrol", "update", f"jobid={job}", "TimeLimit=10", "StartTime=now")  # room to finish
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    (final,) = summaries(sweep_dir)
+    assert final["status"] == "completed" and final["steps"] == TIME_LIMIT_STEPS
+    assert final["resumed_at_step"] == first["steps"] and final["scheduler"]["restart_count"] == 1
+
+
+def test_a_failing_job_leaves_the_others_and_is_reported_with_its_log(cluster, tmp_path):
+    done = submit(cluster, tmp_path, "dataset.grid_spacing=8,0,4", "sweep_name=one_fails")
+    assert done.returncode != 0
+    runs = summaries(tmp_path / "logs" / "train" / "sweeps" / "one_fails")
+    statuses = sorted(run["status"] for run in runs)
+    assert statuses == ["completed", "completed", "failed"]
+    (failed,) = [run for run in runs if run["status"] == "failed"]
+    assert "grid_spacing=0 is invalid" in failed["error"]
+    report = done.stdout
+    assert "3 runs, 2 completed, 1 failed" in report
+    assert (
+        f"and the job's log {failed['scheduler']['log']}" in report and "grid_spacing=0 is invalid" in report
+    )
+
+
+def test_a_partition_that_does_not_exist_is_refused_before_anything_is_submitted(cluster, tmp_path):
+    done = submit(cluster, tmp_path, "hydra.launcher.partition=nosuchpartition")
+    assert done.returncode != 0
+    assert "hydra.launcher.partition=nosuchpartition: nosuchpartition does not exist" in done.stderr
+    assert f"sinfo lists: {PARTITION}" in done.stderr
+    assert cluster.run("squeue", "-h").stdout.strip() == "" and not (tmp_path / "logs").exists()
+
+
+def test_a_requeued_job_with_a_corrupt_checkpoint_starts_afresh(cluster, tmp_path):
+    overrides = (
+        "trainer.max_steps=600",
+        "callbacks.last_checkpoint.every_n_train_steps=50",
+        "sweep_name=corrupt",
+    )
+    process = subprocess.Popen(
+        sweep_command(*overrides),
+        env=environment(cluster, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "corrupt"
+    checkpoint = wait_for(
+        lambda: next(sweep_dir.glob("*/checkpoints/last.ckpt"), None), what="the first checkpoint"
+    )
+    job = the_job(cluster)
+    cluster.run("scontrol", "requeue", job)
+    wait_for(lambda: job_state(cluster, job) == "PENDING", what="the job back in the queue")
+    wait_for(
+        lambda: (
+            (s := read_summary(checkpoint.parent.parent / "metrics.json")) and s["status"] == "interrupted"
+        )
+    )
+    checkpoint.write_bytes(b"not a checkpoint")
+    cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    (final,) = summaries(sweep_dir)
+    assert final["status"] == "completed" and final["steps"] == 600
+    assert final["resumed_from"] is None and final["resumed_at_step"] == 0  # started afresh
+    assert len(list(checkpoint.parent.glob("last.ckpt.corrupt-*"))) == 1
+    job_output = Path(final["scheduler"]["log"]).with_suffix(".out").read_text()  # the job's log lines
+    assert "last.ckpt is unusable" in job_output and "the run starts again" in job_output
