@@ -200,24 +200,29 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     assert len((sweep_dir / "results.csv").read_text().splitlines()) == 7  # a header and six runs
 
 
-def test_a_requeued_job_resumes_at_its_saved_step(cluster, tmp_path):
+def preempted_run(
+    cluster, root: Path, sweep_name: str, max_steps: int, every: int, tamper=None
+) -> tuple[dict, dict, Path]:
+    """A one-job sweep pre-empted (``scontrol requeue``: SIGTERM, back in the queue) once its first
+    checkpoint exists; ``tamper(checkpoint)`` runs while the job waits, then it is released and run
+    to its end. Returns the interrupted run's summary, the final one and the checkpoint's path."""
     overrides = (
-        "trainer.max_steps=3000",
-        "callbacks.last_checkpoint.every_n_train_steps=100",
-        "sweep_name=requeue",
+        f"trainer.max_steps={max_steps}",
+        f"callbacks.last_checkpoint.every_n_train_steps={every}",
+        f"sweep_name={sweep_name}",
     )
     process = subprocess.Popen(
         sweep_command(*overrides),
-        env=environment(cluster, tmp_path),
+        env=environment(cluster, root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "requeue"
+    sweep_dir = root / "logs" / "train" / "sweeps" / sweep_name
     checkpoint = wait_for(
         lambda: next(sweep_dir.glob("*/checkpoints/last.ckpt"), None), what="the first checkpoint"
     )
     job = the_job(cluster)
-    cluster.run("scontrol", "requeue", job)  # pre-emption: SIGTERM now, back in the queue
+    cluster.run("scontrol", "requeue", job)
     first = wait_for(
         lambda: (
             (s := read_summary(checkpoint.parent.parent / "metrics.json"))
@@ -227,10 +232,17 @@ def test_a_requeued_job_resumes_at_its_saved_step(cluster, tmp_path):
         what="the interrupted run's metrics.json",
     )
     wait_for(lambda: job_state(cluster, job) == "PENDING", what="the job back in the queue")
+    if tamper is not None:
+        tamper(checkpoint)
     cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")  # no requeue delay
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr.decode()[-3000:]
-    (final,) = summaries(sweep_dir)
+    (final,) = summaries(sweep_dir)  # exactly one metrics.json
+    return first, final, checkpoint
+
+
+def test_a_requeued_job_resumes_at_its_saved_step(cluster, tmp_path):
+    first, final, checkpoint = preempted_run(cluster, tmp_path, "requeue", max_steps=3000, every=100)
     assert final["status"] == "completed" and final["steps"] == 3000
     assert 0 < first["steps"] == final["resumed_at_step"] < 3000  # resumed at the saved step
     assert final["resumed_from"] == "checkpoints/last.ckpt" and final["scheduler"]["restart_count"] == 1
@@ -309,34 +321,12 @@ def test_a_partition_that_does_not_exist_is_refused_before_anything_is_submitted
 
 
 def test_a_requeued_job_with_a_corrupt_checkpoint_starts_afresh(cluster, tmp_path):
-    overrides = (
-        "trainer.max_steps=600",
-        "callbacks.last_checkpoint.every_n_train_steps=50",
-        "sweep_name=corrupt",
+    def corrupt(checkpoint: Path) -> None:
+        checkpoint.write_bytes(b"not a checkpoint")
+
+    _, final, checkpoint = preempted_run(
+        cluster, tmp_path, "corrupt", max_steps=600, every=50, tamper=corrupt
     )
-    process = subprocess.Popen(
-        sweep_command(*overrides),
-        env=environment(cluster, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "corrupt"
-    checkpoint = wait_for(
-        lambda: next(sweep_dir.glob("*/checkpoints/last.ckpt"), None), what="the first checkpoint"
-    )
-    job = the_job(cluster)
-    cluster.run("scontrol", "requeue", job)
-    wait_for(lambda: job_state(cluster, job) == "PENDING", what="the job back in the queue")
-    wait_for(
-        lambda: (
-            (s := read_summary(checkpoint.parent.parent / "metrics.json")) and s["status"] == "interrupted"
-        )
-    )
-    checkpoint.write_bytes(b"not a checkpoint")
-    cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 0, stderr.decode()[-3000:]
-    (final,) = summaries(sweep_dir)
     assert final["status"] == "completed" and final["steps"] == 600
     assert final["resumed_from"] is None and final["resumed_at_step"] == 0  # started afresh
     assert len(list(checkpoint.parent.glob("last.ckpt.corrupt-*"))) == 1
