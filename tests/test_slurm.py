@@ -79,12 +79,25 @@ def submit(cluster, root: Path, *overrides: str, timeout: float = 300) -> subpro
     )
 
 
-def summaries(sweep_dir: Path) -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/metrics.json"))]
-
-
 def summaries_by_run(sweep_dir: Path) -> dict[str, dict]:
-    return {path.parent.name: json.loads(path.read_text()) for path in sweep_dir.glob("*/metrics.json")}
+    """Every run's ``metrics.json`` under ``sweep_dir``, by run dir name, in name order."""
+    return {
+        path.parent.name: json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/metrics.json"))
+    }
+
+
+def summaries(sweep_dir: Path) -> list[dict]:
+    return list(summaries_by_run(sweep_dir).values())
+
+
+def start_sweep(cluster, root: Path, *overrides: str) -> subprocess.Popen:
+    """Submit a sweep and return at once (the submitting process waits for its jobs)."""
+    return subprocess.Popen(
+        sweep_command(*overrides),
+        env=environment(cluster, root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_for(condition, timeout: float = 120, what: str = "") -> object:
@@ -102,6 +115,16 @@ def read_summary(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+
+
+def interrupted_summary(sweep_dir: Path, timeout: float = 120) -> dict:
+    """The ``metrics.json`` of a one-job sweep's run once it says ``interrupted``."""
+
+    def interrupted() -> dict | None:
+        summary = next((read_summary(path) for path in sweep_dir.glob("*/metrics.json")), None)
+        return summary if summary and summary["status"] == "interrupted" else None
+
+    return wait_for(interrupted, timeout=timeout, what="the interrupted run's metrics.json")
 
 
 def the_job(cluster) -> str:
@@ -223,26 +246,14 @@ def preempted_run(
         f"callbacks.last_checkpoint.every_n_train_steps={every}",
         f"sweep_name={sweep_name}",
     )
-    process = subprocess.Popen(
-        sweep_command(*overrides),
-        env=environment(cluster, root),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_sweep(cluster, root, *overrides)
     sweep_dir = root / "logs" / "train" / "sweeps" / sweep_name
     checkpoint = wait_for(
         lambda: next(sweep_dir.glob("*/checkpoints/last.ckpt"), None), what="the first checkpoint"
     )
     job = the_job(cluster)
     cluster.run("scontrol", "requeue", job)
-    first = wait_for(
-        lambda: (
-            (s := read_summary(checkpoint.parent.parent / "metrics.json"))
-            and s["status"] == "interrupted"
-            and s
-        ),
-        what="the interrupted run's metrics.json",
-    )
+    first = interrupted_summary(sweep_dir)
     wait_for(lambda: job_state(cluster, job) == "PENDING", what="the job back in the queue")
     if tamper is not None:
         tamper(checkpoint)
@@ -280,23 +291,10 @@ def test_a_job_at_its_time_limit_is_signalled_saves_is_requeued_and_resumes(clus
         f"hydra.launcher.signal_delay_s={WARNING_S}",  # SIGUSR2 before the one-minute limit
         "sweep_name=time_limit",
     )
-    process = subprocess.Popen(
-        sweep_command(*overrides),
-        env=environment(cluster, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_sweep(cluster, tmp_path, *overrides)
     sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "time_limit"
     job = the_job(cluster)
-    first = wait_for(
-        lambda: (
-            (s := next((read_summary(p) for p in sweep_dir.glob("*/metrics.json")), None))
-            and s["status"] == "interrupted"
-            and s
-        ),
-        timeout=180,
-        what="the signalled run's metrics.json",
-    )
+    first = interrupted_summary(sweep_dir, timeout=180)
     assert first["error"].startswith(f"received SIGUSR2 at step {first['steps']}: checkpoint saved")
     run_dir = next(sweep_dir.glob("*/metrics.json")).parent
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]

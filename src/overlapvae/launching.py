@@ -37,13 +37,20 @@ class LauncherUnavailableError(RuntimeError):
     """The chosen launcher cannot run on this machine."""
 
 
+def given_value(arguments: Sequence[str], key: str) -> str | None:
+    """The value a command line gives ``key`` (``key=value``, ``+key=value``), if any; the last one
+    wins, as in Hydra."""
+    value = None
+    for argument in arguments:
+        name, _, given = argument.partition("=")
+        if name.lstrip("+~") == key:
+            value = given
+    return value
+
+
 def chosen_launcher(arguments: Sequence[str]) -> str | None:
     """The ``hydra/launcher=<name>`` option on a command line, if any."""
-    for argument in arguments:
-        key, _, value = argument.partition("=")
-        if key.lstrip("+~") == "hydra/launcher":
-            return value
-    return None
+    return given_value(arguments, "hydra/launcher")
 
 
 def check_launcher(arguments: Sequence[str]) -> None:
@@ -64,17 +71,7 @@ def check_launcher(arguments: Sequence[str]) -> None:
             "SLURM login node, or use hydra/launcher=joblib (this machine) or submitit_local"
         )
     if launcher in SLURM_LAUNCHERS:
-        check_partition(_override(arguments, "hydra.launcher.partition"))
-
-
-def _override(arguments: Sequence[str], key: str) -> str | None:
-    """The value ``key`` is given on the command line (the last one wins, as in Hydra)."""
-    value = None
-    for argument in arguments:
-        name, _, given = argument.partition("=")
-        if name.lstrip("+") == key:
-            value = given
-    return value
+        check_partition(given_value(arguments, "hydra.launcher.partition"))
 
 
 def check_partition(partition: str | None) -> None:
