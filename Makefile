@@ -47,6 +47,12 @@ train: install
 # The SLURM tests start a one-node cluster; its Debian packages are installed where that is possible
 # (root with apt-get), else those tests skip and say why.
 SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+# The suite runs on one worker per core this process may use (nproc, at most 4), a test file per
+# worker at a time (module fixtures stay in one process), the files in the order tests/conftest.py
+# gives them: the SLURM tests, which wait on their jobs, start first beside the others.
+# PARALLEL_TESTS=-n0 runs them in this process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+PARALLEL_TESTS ?= -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 slurm:
 	@command -v sbatch >/dev/null && command -v munged >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -57,7 +63,7 @@ slurm:
 test: install slurm
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PARALLEL_TESTS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,8 +21,29 @@ import local_http
 import slurm_cluster as slurm_cluster_module
 import tiny_sources
 from overlapvae.data.standard import STANDARD_DATASETS
+from overlapvae.launching import available_cores
 from overlapvae.train import config_dir
 from overlapvae.wandb_logging import finish_wandb
+
+
+def _share_cores_between_workers() -> None:
+    """Under pytest-xdist each worker, and every process it starts, uses its share of the cores
+    (workers that each ran one torch thread per core would slow each other down)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        threads = max(1, available_cores() // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+
+
+_share_cores_between_workers()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The SLURM tests first, then the other slow ones: spread over workers a file at a time, the
+    longest files start at once instead of last."""
+    items.sort(key=lambda item: (not item.get_closest_marker("slurm"), not item.get_closest_marker("slow")))
+
 
 FAST = (
     "debug=default",
