@@ -3,20 +3,22 @@ the distances of a conv64 β-VAE (z = 9) along them (x, z, kl, x_recon): overlap
 per-traversal, per-pair implementation of the same definitions in this process (the algorithm of
 disent's ``compute_factor_distances``: each traversal rendered image by image, each pair's two
 images encoded and decoded anew). Both see the same traversals; their matrices must agree.
-The disent library itself took 32.6 s for this on the project's 2-core CPU.
+The disent library itself took 32.6 s for this on the project's 2-core CPU. Then the time and
+throughput of each of the model's layers over the traversal images, where the time goes.
 Run: ``python benchmarks/distances.py [--repeats N] [--device cuda]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from functools import partial
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from common import matmul_gflops, median_seconds, print_table
+from common import matmul_gflops, median_seconds, print_table, synchronise
 from overlapvae.analysis import model_distance_matrices, symmetric_kl, traversal_distances, upper_pairs
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import BetaVAE
@@ -102,6 +104,62 @@ def model_flops(data: XYSquares, model: BetaVAE, device: torch.device) -> float:
     return images * float(counter.get_total_flops())
 
 
+@torch.no_grad()
+def layer_rows(data: XYSquares, model: BetaVAE, device: torch.device) -> list[list[str]]:
+    """Seconds, GFLOP and GFLOP/s of each layer with weights, timed by hooks inside one real run of
+    the analysis (so each layer sees its inputs as the analysis gives them)."""
+    layers = {
+        f"{stage} {index}": layer
+        for stage, stack in (("encoder", model.model.encoder), ("decoder", model.model.decoder))
+        for index, layer in enumerate(stack)
+        if next(layer.parameters(), None) is not None
+    }
+    seconds = dict.fromkeys(layers, 0.0)
+    samples = dict.fromkeys(layers, 0)
+    first_inputs: dict[str, torch.Tensor] = {}
+    started: dict[str, float] = {}
+
+    def before(name: str, module: torch.nn.Module, inputs: tuple[torch.Tensor]) -> None:
+        first_inputs.setdefault(name, inputs[0])
+        samples[name] += len(inputs[0])
+        synchronise(device)
+        started[name] = time.perf_counter()
+
+    def after(name: str, module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        synchronise(device)
+        seconds[name] += time.perf_counter() - started[name]
+
+    handles = [
+        hook
+        for name, layer in layers.items()
+        for hook in (
+            layer.register_forward_pre_hook(partial(before, name)),
+            layer.register_forward_hook(partial(after, name)),
+        )
+    ]
+    try:
+        overlapvae_distances(data, model, device, 0)
+    finally:
+        for handle in handles:
+            handle.remove()
+    rows = []
+    for name, layer in layers.items():
+        with FlopCounterMode(display=False) as counter:
+            output = layer(first_inputs[name])
+        gflop = counter.get_total_flops() / len(output) * samples[name] / 1e9
+        shape = "×".join(str(size) for size in output.shape[1:])
+        rows.append(
+            [
+                f"{name}: {layer}",
+                shape,
+                f"{seconds[name]:.3f}",
+                f"{gflop:.1f}",
+                f"{gflop / seconds[name]:.0f}",
+            ]
+        )
+    return rows
+
+
 def largest_difference(ours: dict, theirs: dict) -> float:
     differences = [
         np.abs(ours["data"][name].cpu().numpy() - theirs["data"][name]).max() for name in ours["data"]
@@ -133,7 +191,7 @@ def main() -> None:
     ]
     rows.append(
         [
-            "model forward alone at this device's float32 matmul peak (a floor)",
+            "model forward alone at this device's float32 matmul rate",
             f"{floor:.2f}",
             f"{floor / ours:.2f}×",
         ]
@@ -149,6 +207,8 @@ def main() -> None:
     print(f"device {device}, {torch.get_num_threads()} threads; 6 factors × {TRAVERSALS} traversals")
     print_table(["implementation", "seconds (median)", "time / overlapvae's"], rows)
     print(f"largest difference between the two implementations' matrices: {difference:.2e}")
+    print("\nthe model's layers over the traversal images:")
+    print_table(["layer", "output", "seconds", "GFLOP", "GFLOP/s"], layer_rows(data, model, device))
 
 
 if __name__ == "__main__":
