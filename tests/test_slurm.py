@@ -207,14 +207,24 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     assert sorted(int(run["scheduler"]["array_task_id"]) for run in runs.values()) == list(range(6))
     assert all(Path(run["scheduler"]["log"]).is_file() for run in runs.values())
     assert "6 runs, 6 completed" in report
-    # 4. a gap (one run dir lost) is filled by the same command; the complete runs are skipped
+    # 4. a gap (one run dir lost) is filled by the same command, which submits only that job
     gap = sorted(runs)[0]
     shutil.rmtree(sweep_dir / gap)
-    finished(shell(cluster, tmp_path, submit_line))
+    refill = shell(cluster, tmp_path, submit_line)
+    stdout, stderr = refill.communicate(timeout=300)
+    assert refill.returncode == 0, stderr[-3000:]
+    assert "5 of 6 jobs are complete and left out; submitting 1" in stdout + stderr
     refilled = summaries_by_run(sweep_dir)
     assert sorted(refilled) == sorted(runs) and refilled[gap]["status"] == "completed"
     assert refilled[gap]["scheduler"]["job_id"] != runs[gap]["scheduler"]["job_id"]  # trained again
-    assert all(refilled[name] == runs[name] for name in runs if name != gap)  # skipped, untouched
+    assert all(refilled[name] == runs[name] for name in runs if name != gap)  # not submitted, untouched
+    assert "6 runs, 6 completed" in stdout
+    # the sweep complete, the same command submits nothing
+    again = shell(cluster, tmp_path, submit_line)
+    stdout, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr[-3000:]
+    assert "6 of 6 jobs are complete and left out; submitting 0" in stdout + stderr
+    assert summaries_by_run(sweep_dir) == refilled and "6 runs, 6 completed" in stdout
     # 5. the offline wandb runs, one per job, ready to upload; the collected table
     listing = shell(cluster, tmp_path, README_LIST_UPLOADS)
     stdout, stderr = listing.communicate(timeout=120)

@@ -1,0 +1,1 @@
+"""overlapvae's Hydra launcher plugins (Hydra loads launcher classes only from ``hydra_plugins``)."""
