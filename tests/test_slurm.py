@@ -164,10 +164,11 @@ def shell(cluster, root: Path, command: str, **popen) -> subprocess.Popen:
     )
 
 
-def finished(process: subprocess.Popen, timeout: float = 300) -> str:
+def finished(process: subprocess.Popen, timeout: float = 300) -> tuple[str, str]:
+    """The stdout and stderr of a command that must succeed."""
     stdout, stderr = process.communicate(timeout=timeout)
     assert process.returncode == 0, stderr[-3000:]
-    return stdout
+    return stdout, stderr
 
 
 def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_collects(
@@ -193,11 +194,11 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     sweep = shell(cluster, tmp_path, submit_line)
 
     def listed_jobs() -> list[str]:
-        return finished(shell(cluster, tmp_path, README_WATCH), timeout=60).splitlines()[1:]
+        return finished(shell(cluster, tmp_path, README_WATCH), timeout=60)[0].splitlines()[1:]
 
     queue = wait_for(listed_jobs, what="the array in squeue --me")
     assert all(line.split()[0].split("_")[0].isdigit() for line in queue)  # <array>_<task> or <array>_[...]
-    report = finished(sweep)
+    report, _ = finished(sweep)
     sweep_dir = tmp_path / "logs" / "train" / "sweeps" / "cluster_sweep"
     runs = summaries_by_run(sweep_dir)
     assert len(runs) == 6 and all(
@@ -210,9 +211,7 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     # 4. a gap (one run dir lost) is filled by the same command, which submits only that job
     gap = sorted(runs)[0]
     shutil.rmtree(sweep_dir / gap)
-    refill = shell(cluster, tmp_path, submit_line)
-    stdout, stderr = refill.communicate(timeout=300)
-    assert refill.returncode == 0, stderr[-3000:]
+    stdout, stderr = finished(shell(cluster, tmp_path, submit_line))
     assert "5 of 6 jobs are complete and left out; submitting 1" in stdout + stderr
     refilled = summaries_by_run(sweep_dir)
     assert sorted(refilled) == sorted(runs) and refilled[gap]["status"] == "completed"
@@ -220,15 +219,12 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     assert all(refilled[name] == runs[name] for name in runs if name != gap)  # not submitted, untouched
     assert "6 runs, 6 completed" in stdout
     # the sweep complete, the same command submits nothing
-    again = shell(cluster, tmp_path, submit_line)
-    stdout, stderr = again.communicate(timeout=120)
-    assert again.returncode == 0, stderr[-3000:]
+    stdout, stderr = finished(shell(cluster, tmp_path, submit_line), timeout=120)
     assert "6 of 6 jobs are complete and left out; submitting 0" in stdout + stderr
     assert summaries_by_run(sweep_dir) == refilled and "6 runs, 6 completed" in stdout
     # 5. the offline wandb runs, one per job, ready to upload; the collected table
-    listing = shell(cluster, tmp_path, README_LIST_UPLOADS)
-    stdout, stderr = listing.communicate(timeout=120)
-    assert listing.returncode == 0 and "Would sync 6 run(s)" in stdout + stderr
+    stdout, stderr = finished(shell(cluster, tmp_path, README_LIST_UPLOADS), timeout=120)
+    assert "Would sync 6 run(s)" in stdout + stderr
     finished(shell(cluster, tmp_path, README_COLLECT))
     assert len((sweep_dir / "results.csv").read_text().splitlines()) == 7  # a header and six runs
 
