@@ -4,7 +4,9 @@ per-traversal, per-pair implementation of the same definitions in this process (
 disent's ``compute_factor_distances``: each traversal rendered image by image, each pair's two
 images encoded and decoded anew). Both see the same traversals; their matrices must agree.
 The disent library itself took 32.6 s for this on the project's 2-core CPU. Then the time and
-throughput of each of the model's layers over the traversal images, where the time goes.
+throughput of each of the model's layers over the traversal images, where the time goes; last, the
+audit's traversal matrices under MSE and the paper's box-blurred MSE with every pair taken from one
+Gram matrix per traversal (what the analysis does) against one loss evaluation per pair.
 Run: ``python benchmarks/distances.py [--repeats N] [--device cuda]``.
 """
 
@@ -22,7 +24,7 @@ from common import matmul_gflops, median_seconds, print_table, synchronise
 from overlapvae.analysis import model_distance_matrices, symmetric_kl, traversal_distances, upper_pairs
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import BetaVAE
-from overlapvae.losses import MSELoss
+from overlapvae.losses import KernelLoss, MSELoss
 from overlapvae.models import Conv64
 
 DISENT_SECONDS = 32.6
@@ -169,6 +171,57 @@ def largest_difference(ours: dict, theirs: dict) -> float:
     return float(max(differences))
 
 
+def without_embedding(loss: KernelLoss | MSELoss) -> KernelLoss | MSELoss:
+    """The same loss with its Euclidean embedding hidden, so pairs are measured one by one."""
+    loss.euclidean_embedding = lambda images: None
+    return loss
+
+
+def audit_matrices(
+    data: XYSquares, loss: KernelLoss | MSELoss, factors: list[str], traversals: int, device: torch.device
+) -> list[torch.Tensor]:
+    """Each factor's averaged [0, 1] traversal matrix under ``loss``, as the audit computes it."""
+    return [
+        traversal_distances(
+            data, {"loss": loss}, factor, traversals, torch.Generator(device).manual_seed(0)
+        ).matrices()["loss"]
+        for factor in factors
+    ]
+
+
+def pair_method_rows(repeats: int, device: torch.device) -> list[list[str]]:
+    """Seconds for the traversal matrices of the audit with and without the Gram form, and their
+    largest difference: overlap-free XYSquares (8 values per factor, every factor) and spacing 2
+    (29 values, one factor, where a traversal has 406 pairs)."""
+    rows = []
+    spacing_8, spacing_2 = XYSquares(grid_spacing=8), XYSquares(grid_spacing=2)
+    cases = [(spacing_8, list(spacing_8.factor_names), TRAVERSALS), (spacing_2, ["x_R"], 20)]
+    for data, factors, traversals in cases:
+        for name, make_loss in (("mse", MSELoss), ("mse_box_r31", KernelLoss)):
+            with_gram = partial(audit_matrices, data, make_loss().to(device), factors, traversals, device)
+            per_pair = partial(
+                audit_matrices, data, without_embedding(make_loss().to(device)), factors, traversals, device
+            )
+            gram_seconds = median_seconds(with_gram, repeats, device, warmup=1)
+            pair_seconds = median_seconds(per_pair, repeats, device, warmup=1)
+            difference = max(
+                float((a - b).abs().max() / b.abs().max())
+                for a, b in zip(with_gram(), per_pair(), strict=True)
+            )
+            rows.append(
+                [
+                    f"XYSquares spacing {data.grid_spacing}",
+                    f"{len(factors)} × {traversals} × {data.factor_sizes[0]}",
+                    name,
+                    f"{pair_seconds:.2f}",
+                    f"{gram_seconds:.2f}",
+                    f"{pair_seconds / gram_seconds:.1f}×",
+                    f"{difference:.1e}",
+                ]
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
@@ -209,6 +262,19 @@ def main() -> None:
     print(f"largest difference between the two implementations' matrices: {difference:.2e}")
     print("\nthe model's layers over the traversal images:")
     print_table(["layer", "output", "seconds", "GFLOP", "GFLOP/s"], layer_rows(data, model, device))
+    print("\nthe audit's traversal matrices ([0, 1] images), one loss per pair against one Gram matrix:")
+    print_table(
+        [
+            "data",
+            "factors × traversals × values",
+            "loss",
+            "per pair s",
+            "Gram s",
+            "speed-up",
+            "largest relative difference",
+        ],
+        pair_method_rows(max(1, arguments.repeats // 2 + 1), device),
+    )
 
 
 if __name__ == "__main__":

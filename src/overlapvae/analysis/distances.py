@@ -69,23 +69,52 @@ def pairs_to_matrix(values: Tensor, size: int) -> Tensor:
 def traversal_pair_distances(losses: Mapping[str, ReconstructionLoss], images: Tensor) -> dict[str, Tensor]:
     """d_pcv of every pair i < j within each traversal of ``images [N, f, C, H, W]``: ``{loss: [N, P]}``.
 
-    Pairs one step apart, two steps apart, … are measured as shifted views of the batch (no copies
-    of image pairs); traversals are taken in chunks that bound the memory of one difference.
+    A loss with a Euclidean embedding (MSE and its kernel variants) embeds each image once and
+    takes every pair from the traversal's Gram matrix (:func:`embedded_pair_distances`); any other
+    loss measures pairs one step apart, two steps apart, … as shifted views of the batch (no copies
+    of image pairs). Traversals are taken in chunks that bound the memory of one difference.
     """
     size = images.shape[1]
     first, second = upper_pairs(size, images.device)
     chunk = items_per_chunk(size * images[0, 0].numel())
     parts: dict[str, list[Tensor]] = {name: [] for name in losses}
     for part in images.split(chunk):
-        matrices = {name: part.new_zeros(len(part), size, size) for name in losses}
-        for step in range(1, size):
-            positions = torch.arange(size - step, device=images.device)
-            distances = perceived_distances(losses, part[:, :-step], part[:, step:])
-            for name, values in distances.items():
-                matrices[name][:, positions, positions + step] = values
-        for name, matrix in matrices.items():
+        for name, loss in losses.items():
+            embedding = loss.euclidean_embedding(part)
+            if embedding is None:
+                matrix = shifted_pair_distances(name, loss, part)
+            else:
+                matrix = embedded_pair_distances(embedding, part[0, 0].numel())
+                check_perceived_distances(name, matrix)
             parts[name].append(matrix[:, first, second])
     return {name: torch.cat(values) for name, values in parts.items()}
+
+
+def shifted_pair_distances(name: str, loss: ReconstructionLoss, images: Tensor) -> Tensor:
+    """``[N, f, f]`` with the loss between images i < j of each traversal above the diagonal (zeros
+    elsewhere), one call per step j − i on shifted views."""
+    size = images.shape[1]
+    matrix = images.new_zeros(len(images), size, size)
+    for step in range(1, size):
+        positions = torch.arange(size - step, device=images.device)
+        distances = perceived_distances({name: loss}, images[:, :-step], images[:, step:])[name]
+        matrix[:, positions, positions + step] = distances
+    return matrix
+
+
+def embedded_pair_distances(embedding: Tensor, image_elements: int) -> Tensor:
+    """``float32 [N, f, f]``: ‖e_i − e_j‖² / ``image_elements`` for embeddings ``[N, f, ...]`` of D
+    values, as ‖e_i‖² + ‖e_j‖² − 2⟨e_i, e_j⟩ from one Gram matrix per traversal in float64 (products of
+    float32 values are exact there). A result within the rounding bound of that sum,
+    D·ε·(‖e_i‖² + ‖e_j‖²) (about 3e-12 of the images' energy for 3 × 64 × 64 images), is set to 0, so
+    identical images are exactly 0 apart as under the loss itself."""
+    flat = embedding.to(torch.float64, memory_format=torch.contiguous_format).flatten(2)
+    gram = flat @ flat.transpose(1, 2)
+    norms = gram.diagonal(dim1=1, dim2=2)
+    energy = norms.unsqueeze(2) + norms.unsqueeze(1)
+    squared = energy - 2 * gram
+    resolution = flat.shape[2] * torch.finfo(torch.float64).eps * energy
+    return (squared.masked_fill(squared <= resolution, 0.0) / image_elements).to(torch.float32)
 
 
 def items_per_chunk(elements_per_item: int) -> int:

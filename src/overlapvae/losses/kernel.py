@@ -147,6 +147,15 @@ class KernelLoss(ReconstructionLoss):
             blurred = self.base.elementwise(self.blur(reconstruction), self.blur(target))
         return self.base.elementwise(reconstruction, target) + self.weight * blurred
 
+    def euclidean_embedding(self, images: Tensor) -> Tensor | None:
+        """``[φ(x), √weight · φ(K∗x)]`` over the channels when the base loss has an embedding φ (MSE):
+        the blur is linear, so ``‖a − b‖² + weight · ‖K∗a − K∗b‖²`` is one squared ℓ2 distance."""
+        plain = self.base.euclidean_embedding(images)
+        if plain is None:
+            return None
+        blurred = self.base.euclidean_embedding(self.blur(images))
+        return torch.cat([plain, math.sqrt(self.weight) * blurred], dim=-3)
+
     def activate(self, reconstruction: Tensor) -> Tensor:
         return self.base.activate(reconstruction)
 

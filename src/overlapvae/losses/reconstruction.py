@@ -56,6 +56,13 @@ class ReconstructionLoss(nn.Module):
             raise ValueError(f"expected two equal shapes [..., C, H, W], got {shapes}")
         return self.elementwise(self.as_reconstruction(images), targets).mean(dim=(-3, -2, -1))
 
+    def euclidean_embedding(self, images: Tensor) -> Tensor | None:
+        """Images ``[..., C, H, W]`` mapped to ``[..., C', H, W]`` such that ``distance(a, b)`` is the
+        squared ℓ2 distance between the embeddings of ``a`` and ``b`` divided by C·H·W; ``None`` when
+        this loss is not of that form. With an embedding, all pairs of ``f`` images cost one
+        embedding per image and an ``f × f`` Gram matrix instead of ``f(f − 1)/2`` differences."""
+        return None
+
     def forward(self, reconstruction: Tensor, target: Tensor) -> Tensor:
         if reconstruction.shape != target.shape:
             raise ValueError(
@@ -72,6 +79,10 @@ class MSELoss(ReconstructionLoss):
 
     def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
         return (reconstruction - target).square()
+
+    def euclidean_embedding(self, images: Tensor) -> Tensor:
+        """The images themselves: mean((a − b)²) = ‖a − b‖² / (C·H·W)."""
+        return images
 
 
 class L1Loss(ReconstructionLoss):
