@@ -109,6 +109,21 @@ def test_model_distances_match_their_definitions_on_one_traversal():
     assert vae.training  # restored
 
 
+def test_model_distances_do_not_depend_on_how_many_traversals_share_a_pass():
+    data = XYSquares(grid_spacing=4, grid_size=8)
+    vae = framework()
+
+    def matrices(batch_size: int) -> dict:
+        generator = torch.Generator().manual_seed(5)
+        return model_distance_matrices(vae, data, True, 5, generator, ["x_R", "y_B"], batch_size)
+
+    one_at_a_time, three_and_two, all_at_once = matrices(1), matrices(24), matrices(128)
+    for factor, columns in all_at_once.items():
+        for name, matrix in columns.items():
+            torch.testing.assert_close(one_at_a_time[factor][name], matrix, rtol=1e-5, atol=1e-7)
+            torch.testing.assert_close(three_and_two[factor][name], matrix, rtol=1e-5, atol=1e-7)
+
+
 def test_a_deterministic_model_has_no_kl_column():
     data = XYSquares(grid_spacing=8, grid_size=8)
     matrices = model_distance_matrices(framework(AutoEncoder), data, True, 2, factors=["x_R"])

@@ -24,6 +24,7 @@ from overlapvae.analysis.distances import (
 )
 from overlapvae.analysis.traversals import render_traversals, traversal_factors, varying_factors
 from overlapvae.data import GroundTruthData
+from overlapvae.losses import ReconstructionLoss
 from overlapvae.losses.divergence import symmetric_gaussian_kl
 
 COLUMNS = ("factors", "x", "z", "kl", "x_recon")
@@ -45,26 +46,32 @@ def check_model_matches(framework: nn.Module, data: GroundTruthData) -> None:
 
 
 @torch.no_grad()
-def _encode_decode(
-    framework: nn.Module, images: Tensor, batch_size: int
-) -> tuple[Tensor, Tensor | None, Tensor]:
-    """Posterior means, log-variances (``None`` for a deterministic model) and decoded means."""
+def traversal_columns(
+    framework: nn.Module, images: Tensor, losses: dict[str, ReconstructionLoss]
+) -> dict[str, Tensor]:
+    """The model's columns ``{column: [n, P]}`` for the pairs of ``n`` traversals ``[n, f, C, H, W]``,
+    each image encoded and decoded once, in one batch."""
+    count, size = images.shape[:2]
+    first, second = upper_pairs(size, images.device)
+    batch = images.flatten(0, 1).contiguous(memory_format=framework.input_memory_format)
     posterior = getattr(framework, "posterior", None)
-    means, log_variances, decoded = [], [], []
-    for batch in images.split(batch_size):
-        batch = batch.contiguous(memory_format=framework.input_memory_format)
-        if posterior is not None:
-            mean, log_variance = posterior(batch)
-            log_variances.append(log_variance)
-        else:
-            mean = framework.encode(batch)
-        means.append(mean)
-        decoded.append(framework.decode(mean))
-    return (
-        torch.cat(means),
-        torch.cat(log_variances) if log_variances else None,
-        torch.cat(decoded).contiguous(),
-    )
+    if posterior is not None:
+        means, log_variances = posterior(batch)
+    else:
+        means, log_variances = framework.encode(batch), None
+    decoded = framework.decode(means)
+    means = means.view(count, size, -1)
+    columns = {
+        "x": traversal_pair_distances(losses, images)["loss"],
+        "z": torch.linalg.vector_norm(means[:, first] - means[:, second], dim=-1),
+        "x_recon": traversal_pair_distances(losses, decoded.view(images.shape))["loss"],
+    }
+    if log_variances is not None:
+        log_variances = log_variances.view(count, size, -1)
+        columns["kl"] = symmetric_kl(
+            means[:, first], log_variances[:, first], means[:, second], log_variances[:, second]
+        )
+    return columns
 
 
 @torch.no_grad()
@@ -82,8 +89,9 @@ def model_distance_matrices(
     ``framework`` is a trained framework (``overlapvae.frameworks``): ``encode``/``decode``, its
     ``recon_loss`` and ``image_shape``, and ``posterior`` (mean, log-variance) if it is a VAE.
 
-    ``standardise`` must be how the model saw its inputs in training. The model is put in eval
-    mode for the computation and restored afterwards; everything runs on its device.
+    ``standardise`` must be how the model saw its inputs in training. Traversals go through the
+    model whole, as many per pass as fit in ``batch_size`` images (at least one). The model is put
+    in eval mode for the computation and restored afterwards; everything runs on its device.
     """
     check_model_matches(framework, data)
     if num_traversals < 1:
@@ -100,24 +108,17 @@ def model_distance_matrices(
             first, second = upper_pairs(size, device)
             bases = data.sample_factors(num_traversals, generator).to(device)
             traversals = traversal_factors(data, index, bases)
-            images = render_traversals(data, traversals, standardise).flatten(0, 1)
-            means, log_variances, decoded = _encode_decode(framework, images, batch_size)
-            shape = (num_traversals, size, *images.shape[1:])
-            # pairs as flat indices into the traversal-major order of the codes
-            offsets = torch.arange(num_traversals, device=device).unsqueeze(1) * size
-            a, b = (offsets + first).flatten(), (offsets + second).flatten()
+            parts: dict[str, list[Tensor]] = {}
+            for part in traversals.split(max(1, batch_size // size)):
+                images = render_traversals(data, part, standardise)
+                for name, values in traversal_columns(framework, images, losses).items():
+                    parts.setdefault(name, []).append(values)
             columns = {
                 "factors": ground_truth_distance(traversals[:, first], traversals[:, second]),
-                "x": traversal_pair_distances(losses, images.view(shape))["loss"],
-                "z": torch.linalg.vector_norm(means[a] - means[b], dim=-1),
-                "x_recon": traversal_pair_distances(losses, decoded.view(shape))["loss"],
+                **{name: torch.cat(values) for name, values in parts.items()},
             }
-            if log_variances is not None:
-                columns["kl"] = symmetric_kl(means[a], log_variances[a], means[b], log_variances[b])
             result[data.factor_names[index]] = {
-                name: pairs_to_matrix(
-                    columns[name].reshape(num_traversals, -1).to(torch.float64).mean(0), size
-                )
+                name: pairs_to_matrix(columns[name].to(torch.float64).mean(0), size)
                 for name in COLUMNS
                 if name in columns
             }

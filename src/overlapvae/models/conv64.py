@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from overlapvae.models.autoencoder import AutoEncoderModel, check_model_arguments
+from overlapvae.models.sub_pixel import SubPixelConvTranspose2d
 
 
 class Conv64(AutoEncoderModel):
@@ -50,6 +51,6 @@ class Conv64(AutoEncoderModel):
             nn.ReLU(inplace=True),
             nn.ConvTranspose2d(32, 32, kernel_size=4, stride=2, padding=1),
             nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(32, channels, kernel_size=4, stride=2, padding=1),
+            SubPixelConvTranspose2d(32, channels),  # the same layer, faster without gradients
         )
         super().__init__(encoder, decoder, image_shape, latent_size, encoder_heads)
