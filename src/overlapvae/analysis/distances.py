@@ -82,23 +82,22 @@ def traversal_pair_distances(losses: Mapping[str, ReconstructionLoss], images: T
         for name, loss in losses.items():
             embedding = loss.euclidean_embedding(part)
             if embedding is None:
-                matrix = shifted_pair_distances(name, loss, part)
+                matrix = shifted_pair_distances(loss, part)
             else:
                 matrix = embedded_pair_distances(embedding, part[0, 0].numel())
-                check_perceived_distances(name, matrix)
+            check_perceived_distances(name, matrix)
             parts[name].append(matrix[:, first, second])
     return {name: torch.cat(values) for name, values in parts.items()}
 
 
-def shifted_pair_distances(name: str, loss: ReconstructionLoss, images: Tensor) -> Tensor:
+def shifted_pair_distances(loss: ReconstructionLoss, images: Tensor) -> Tensor:
     """``[N, f, f]`` with the loss between images i < j of each traversal above the diagonal (zeros
     elsewhere), one call per step j − i on shifted views."""
     size = images.shape[1]
     matrix = images.new_zeros(len(images), size, size)
     for step in range(1, size):
         positions = torch.arange(size - step, device=images.device)
-        distances = perceived_distances({name: loss}, images[:, :-step], images[:, step:])[name]
-        matrix[:, positions, positions + step] = distances
+        matrix[:, positions, positions + step] = loss.distance(images[:, :-step], images[:, step:])
     return matrix
 
 
