@@ -17,7 +17,7 @@ from overlapvae.collect import markdown_summary
 from overlapvae.data import GroundTruthDataModule, XYSquares
 from overlapvae.launching import LauncherUnavailableError, check_launcher, claim_slot
 from overlapvae.results import aggregate, load_sweep, load_wandb
-from overlapvae.runs import inspect_run_dir, run_key
+from overlapvae.runs import holds_complete_run, inspect_run_dir, run_key
 from overlapvae.train import main as train_main
 
 SUMMARY = {"status": "completed", "steps": 100, "seed": 0, "overrides": [], "final": {}}
@@ -42,6 +42,15 @@ def test_a_complete_run_is_skipped_and_an_incomplete_one_is_not(tmp_path):
     assert inspect_run_dir(tmp_path, max_steps=200).completed is None  # asked to train longer
     write(tmp_path / "metrics.json", json.dumps({**SUMMARY, "status": "failed"}))
     assert inspect_run_dir(tmp_path, max_steps=100).completed is None
+
+
+def test_the_launchers_read_only_check_agrees_and_leaves_bad_summaries_in_place(tmp_path):
+    assert not holds_complete_run(tmp_path, max_steps=100)  # no metrics.json
+    write(tmp_path / "metrics.json", json.dumps(SUMMARY))
+    assert holds_complete_run(tmp_path, max_steps=100) and not holds_complete_run(tmp_path, max_steps=200)
+    write(tmp_path / "metrics.json", "{not json")
+    assert not holds_complete_run(tmp_path, max_steps=100)
+    assert (tmp_path / "metrics.json").read_text() == "{not json" and not list(tmp_path.glob("*.corrupt-*"))
 
 
 def test_a_run_with_a_checkpoint_resumes_from_its_step(tmp_path):

@@ -64,6 +64,18 @@ def is_complete(summary: dict[str, Any], max_steps: int) -> bool:
     return summary["status"] == "completed" and summary["steps"] >= max_steps
 
 
+def holds_complete_run(run_dir: Path, max_steps: int) -> bool:
+    """Whether ``run_dir``'s ``metrics.json`` is a complete run of ``max_steps``, read only: an
+    unreadable summary counts as not complete and is left for the job to move aside."""
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return False
+    try:
+        return is_complete(read_summary(path), max_steps)
+    except ValueError:
+        return False
+
+
 def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
     """Decide how a job starts in ``output_dir``: skip when complete, resume from ``last.ckpt``
     when one loads, else train from scratch. Unreadable files are moved aside first."""

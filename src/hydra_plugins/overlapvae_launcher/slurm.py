@@ -15,7 +15,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn
 
-from overlapvae.runs import is_complete, read_summary
+from overlapvae.runs import holds_complete_run
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
             pending = []
             for overrides in job_overrides:
                 run_dir, max_steps = self.run_dir_and_length(overrides)
-                if complete(run_dir, max_steps):
+                if holds_complete_run(run_dir, max_steps):
                     log.info("%s is complete (%d steps): not submitted", run_dir, max_steps)
                 else:
                     pending.append(overrides)
@@ -55,14 +55,3 @@ if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
                 return run_dir, int(config.trainer.max_steps)
             finally:
                 hydra_config.cfg = launching
-
-
-def complete(run_dir: Path, max_steps: int) -> bool:
-    """Whether ``run_dir`` holds a complete run of ``max_steps`` (read only)."""
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return False
-    try:
-        return is_complete(read_summary(path), max_steps)
-    except ValueError:
-        return False
