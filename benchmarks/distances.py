@@ -3,10 +3,13 @@ the distances of a conv64 β-VAE (z = 9) along them (x, z, kl, x_recon): overlap
 per-traversal, per-pair implementation of the same definitions in this process (the algorithm of
 disent's ``compute_factor_distances``: each traversal rendered image by image, each pair's two
 images encoded and decoded anew). Both see the same traversals; their matrices must agree.
-The disent library itself took 32.6 s for this on the project's 2-core CPU. Then the time and
-throughput of each of the model's layers over the traversal images, where the time goes; last, the
-audit's traversal matrices under MSE and the paper's box-blurred MSE with every pair taken from one
-Gram matrix per traversal (what the analysis does) against one loss evaluation per pair.
+When disent is installed (see ``disent_reference.py``) its ``compute_factor_distances`` is timed in
+this process too (CPU runs), and overlapvae's columns on the traversals it drew, with the same
+weights, are compared with its matrices; the figure recorded for the project's 2-core CPU (32.6 s)
+is printed either way. Then the time and throughput of each of the model's layers over the traversal
+images, where the time goes; last, the audit's traversal matrices under MSE and the paper's
+box-blurred MSE with every pair taken from one Gram matrix per traversal (what the analysis does)
+against one loss evaluation per pair.
 Run: ``python benchmarks/distances.py [--repeats N] [--device cuda]``.
 """
 
@@ -21,6 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from common import matmul_gflops, median_seconds, print_table, synchronise
+from disent_reference import DisentReference, disent_installed, largest_relative_difference
 from overlapvae.analysis import model_distance_matrices, symmetric_kl, traversal_distances, upper_pairs
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import BetaVAE
@@ -249,17 +253,40 @@ def main() -> None:
             f"{floor / ours:.2f}×",
         ]
     )
+    reference = (
+        DisentReference(data, model, TRAVERSALS) if disent_installed() and device.type == "cpu" else None
+    )
+    if reference is not None:
+        theirs_seconds = median_seconds(reference.run, max(1, arguments.repeats // 2), device, warmup=1)
+        rows.append(
+            [
+                "disent's compute_factor_distances, this process",
+                f"{theirs_seconds:.2f}",
+                f"{theirs_seconds / ours:.1f}×",
+            ]
+        )
     if device.type == "cpu":
         rows.append(
             [
-                "disent's compute_factor_distances (2-core CPU)",
+                "disent's compute_factor_distances, the figure recorded for a 2-core CPU",
                 f"{DISENT_SECONDS}",
                 f"{DISENT_SECONDS / ours:.1f}×",
             ]
         )
-    print(f"device {device}, {torch.get_num_threads()} threads; 6 factors × {TRAVERSALS} traversals")
+    print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"6 factors × {TRAVERSALS} traversals")
     print_table(["implementation", "seconds (median)", "time / overlapvae's"], rows)
     print(f"largest difference between the two implementations' matrices: {difference:.2e}")
+    if reference is not None:
+        image_difference = reference.check_images()
+        print(f"disent's standardised images against overlapvae's: largest difference {image_difference:.1e}")
+        agreement = largest_relative_difference(reference.run(), reference.overlapvae_on_recorded())
+        print(
+            "overlapvae on disent's traversals, same weights, largest difference relative to disent's "
+            "matrices: " + ", ".join(f"{column} {value:.1e}" for column, value in agreement.items())
+        )
+    else:
+        print("disent is not installed: its row is the recorded figure (see disent_reference.py to run it)")
     print("\nthe model's layers over the traversal images:")
     print_table(["layer", "output", "seconds", "GFLOP", "GFLOP/s"], layer_rows(data, model, device))
     print("\nthe audit's traversal matrices ([0, 1] images), one loss per pair against one Gram matrix:")

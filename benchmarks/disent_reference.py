@@ -1,0 +1,129 @@
+"""disent's ``compute_factor_distances`` (the reference implementation of the paper's Fig. 4
+distances) on the distance benchmark's data and model, for ``benchmarks/distances.py`` when disent is
+installed.
+
+disent needs torchvision, which this project does not; one environment that runs both on a CPU:
+``pip install torch==2.14.1 torchvision==0.29.1 disent==0.8.0`` and then ``pip install -e .``.
+The benchmark's conv64 β-VAE weights are copied into disent's own ``EncoderConv64`` and
+``DecoderConv64``, disent sees the same standardised XYSquares, and the traversals it draws are
+recorded, so overlapvae's columns on exactly those traversals can be compared with its matrices.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import torch
+
+from overlapvae.analysis import COLUMNS, ground_truth_distance, pairs_to_matrix, upper_pairs
+from overlapvae.analysis.model_distances import traversal_columns
+from overlapvae.analysis.traversals import render_traversals
+from overlapvae.data import XYSquares
+from overlapvae.frameworks import BetaVAE
+
+#: Model pairs per pass, as disent's ``VaeGtDistsLoggingCallback`` sets it.
+PAIRS_PER_PASS = 128
+
+
+def disent_installed() -> bool:
+    return importlib.util.find_spec("disent") is not None
+
+
+class DisentReference:
+    """disent's data set, β-VAE and distance function, set up as the benchmark's own, drawing
+    ``traversals`` traversals per factor from numpy's global generator seeded with ``seed``."""
+
+    def __init__(self, data: XYSquares, model: BetaVAE, traversals: int, seed: int = 7777) -> None:
+        from disent.dataset import DisentDataset
+        from disent.dataset.data import XYSquaresData
+        from disent.dataset.transform import ToImgTensorF32
+        from disent.frameworks.vae import BetaVae
+        from disent.model import AutoEncoder
+        from disent.model.ae import DecoderConv64, EncoderConv64
+        from disent.util.lightning.callbacks._callback_vis_dists import _get_dists_fn
+
+        self.data, self.model, self.repeats, self.seed = data, model, traversals, seed
+        ground_truth = XYSquaresData(
+            square_size=data.square_size, grid_spacing=data.grid_spacing, grid_size=data.positions
+        )
+        if tuple(ground_truth.factor_sizes) != tuple(data.factor_sizes):
+            raise ValueError(f"disent's XYSquares has factor sizes {ground_truth.factor_sizes}, not ours")
+        self.dataset = DisentDataset(ground_truth, transform=ToImgTensorF32(mean=data.mean, std=data.std))
+        latent_size = model.model.latent_size
+        encoder = EncoderConv64(x_shape=data.image_shape, z_size=latent_size, z_multiplier=2)
+        decoder = DecoderConv64(x_shape=data.image_shape, z_size=latent_size)
+        encoder.model.load_state_dict(model.model.encoder.state_dict())
+        decoder.model.load_state_dict(model.model.decoder.state_dict())
+        config = BetaVae.cfg(recon_loss="mse", loss_reduction="mean", beta=model.beta)
+        self.framework = BetaVae(model=AutoEncoder(encoder=encoder, decoder=decoder), cfg=config).eval()
+        self.names, self.distances = _get_dists_fn(self.framework)
+        self.traversals: list[np.ndarray] = []
+        draw = ground_truth.sample_random_factor_traversal
+
+        def recording_draw(*args: object, **kwargs: object) -> np.ndarray:
+            traversal = draw(*args, **kwargs)
+            self.traversals.append(np.array(traversal))
+            return traversal
+
+        ground_truth.sample_random_factor_traversal = recording_draw
+
+    def check_images(self) -> float:
+        """The largest difference between disent's and overlapvae's standardised images of 64 states."""
+        factors = self.data.sample_factors(64, torch.Generator().manual_seed(0))
+        indices = self.dataset.gt_data.pos_to_idx(factors.numpy())
+        theirs = self.dataset.dataset_batch_from_indices(indices, "input")
+        return float((theirs - self.data.render_float(factors, standardise=True)).abs().max())
+
+    @torch.no_grad()
+    def run(self) -> dict[str, dict[str, np.ndarray]]:
+        """``{factor: {column: [f, f]}}`` from disent, recording the traversals it draws."""
+        from disent.util.lightning.callbacks._callback_vis_dists import compute_factor_distances
+
+        self.traversals.clear()
+        names, grid = compute_factor_distances(
+            dataset=self.dataset,
+            dists_fn=self.distances,
+            dists_names=self.names,
+            traversal_repeats=self.repeats,
+            batch_size=PAIRS_PER_PASS,
+            seed=self.seed,
+            data_mode="input",
+        )
+        return {
+            factor: dict(zip(names, matrices, strict=True))
+            for factor, matrices in zip(self.data.factor_names, grid, strict=True)
+        }
+
+    @torch.no_grad()
+    def overlapvae_on_recorded(self) -> dict[str, dict[str, np.ndarray]]:
+        """overlapvae's columns on the traversals of disent's last run, averaged the same way."""
+        self.model.eval()
+        losses = {"loss": self.model.recon_loss}
+        result = {}
+        for index, factor in enumerate(self.data.factor_names):
+            drawn = self.traversals[index * self.repeats : (index + 1) * self.repeats]
+            traversals = torch.as_tensor(np.stack(drawn))
+            columns = traversal_columns(self.model, render_traversals(self.data, traversals, True), losses)
+            size = self.data.factor_sizes[index]
+            first, second = upper_pairs(size)
+            columns["factors"] = ground_truth_distance(traversals[:, first], traversals[:, second])
+            result[factor] = {
+                name: pairs_to_matrix(values.to(torch.float64).mean(0), size).numpy()
+                for name, values in columns.items()
+            }
+        return result
+
+
+def largest_relative_difference(
+    theirs: dict[str, dict[str, np.ndarray]], ours: dict[str, dict[str, np.ndarray]]
+) -> dict[str, float]:
+    """Per model column, the largest |ours − disent's| over every factor's matrix, relative to the
+    largest entry of disent's matrix."""
+    return {
+        column: max(
+            float(np.abs(ours[factor][column] - matrices[column]).max() / np.abs(matrices[column]).max())
+            for factor, matrices in theirs.items()
+        )
+        for column in COLUMNS
+    }
