@@ -1,20 +1,26 @@
-"""disent's ``compute_factor_distances`` (the reference implementation of the paper's Fig. 4
-distances) on the distance benchmark's data and model, for ``benchmarks/distances.py`` when disent is
-installed.
+"""The disent library's own code for what the benchmarks compare against, run in the same process
+when disent is installed: its DataLoader (images/s), its β-VAE's training steps (steps/s) and its
+``compute_factor_distances`` (the reference implementation of the paper's Fig. 4 distances).
+Without disent the benchmarks print the figures recorded for the project's 2-core CPU instead.
 
 disent needs torchvision, which this project does not; one environment that runs both on a CPU:
 ``pip install torch==2.14.1 torchvision==0.29.1 disent==0.8.0`` and then ``pip install -e .``.
-The benchmark's conv64 β-VAE weights are copied into disent's own ``EncoderConv64`` and
-``DecoderConv64``, disent sees the same standardised XYSquares, and the traversals it draws are
-recorded, so overlapvae's columns on exactly those traversals can be compared with its matrices.
+For the distances, the benchmark's conv64 β-VAE weights are copied into disent's own
+``EncoderConv64`` and ``DecoderConv64``, disent sees the same standardised XYSquares, and the
+traversals it draws are recorded, so overlapvae's columns on exactly those traversals can be
+compared with its matrices.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import time
+from collections.abc import Callable
 
+import lightning as L
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 from overlapvae.analysis import COLUMNS, ground_truth_distance, pairs_to_matrix, upper_pairs
 from overlapvae.analysis.model_distances import traversal_columns
@@ -30,26 +36,91 @@ def disent_installed() -> bool:
     return importlib.util.find_spec("disent") is not None
 
 
+def reference_figure(measure: Callable[[], float], recorded: float) -> tuple[float, str]:
+    """disent's figure measured now by ``measure`` if disent is installed, else the recorded one,
+    with a label that says which."""
+    if disent_installed():
+        return measure(), "disent, this process"
+    return recorded, "disent, recorded"
+
+
+def standardised_xysquares(data: XYSquares) -> object:
+    """disent's XYSquares with ``data``'s square size, spacing and positions, standardised with
+    ``data``'s constants, as a ``DisentDataset``."""
+    from disent.dataset import DisentDataset
+    from disent.dataset.data import XYSquaresData
+    from disent.dataset.transform import ToImgTensorF32
+
+    theirs = XYSquaresData(
+        square_size=data.square_size, grid_spacing=data.grid_spacing, grid_size=data.positions
+    )
+    if tuple(theirs.factor_sizes) != tuple(data.factor_sizes):
+        raise ValueError(
+            f"disent's XYSquares has factor sizes {theirs.factor_sizes}, not {data.factor_sizes}"
+        )
+    return DisentDataset(theirs, transform=ToImgTensorF32(mean=data.mean, std=data.std))
+
+
+def loader_images_per_second(data: XYSquares, batch_size: int, workers: int = 2, batches: int = 30) -> float:
+    """Images/s of disent's XYSquares through a shuffling ``DataLoader`` with ``workers`` workers,
+    after three untimed batches."""
+    dataset = standardised_xysquares(data)
+    loader = iter(DataLoader(dataset, batch_size, shuffle=True, num_workers=workers))
+    for _ in range(3):
+        next(loader)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(loader)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def training_steps_per_second(
+    data: XYSquares, batch_size: int, clock: L.Callback, steps: int, latent_size: int = 25, workers: int = 2
+) -> float:
+    """Steps/s of disent's conv64 β-VAE (MSE, Adam 1e-3) trained by Lightning on its XYSquares
+    loader, timed by ``clock`` (a callback with ``warmup`` and ``seconds``) over ``steps`` steps."""
+    from disent.frameworks.vae import BetaVae
+    from disent.model import AutoEncoder
+    from disent.model.ae import DecoderConv64, EncoderConv64
+
+    torch.manual_seed(0)
+    model = AutoEncoder(
+        encoder=EncoderConv64(x_shape=data.image_shape, z_size=latent_size, z_multiplier=2),
+        decoder=DecoderConv64(x_shape=data.image_shape, z_size=latent_size),
+    )
+    config = BetaVae.cfg(optimizer="adam", optimizer_kwargs={"lr": 1e-3}, recon_loss="mse")
+    trainer = L.Trainer(
+        max_steps=clock.warmup + steps,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[clock],
+    )
+    loader = DataLoader(
+        standardised_xysquares(data),
+        batch_size,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
+    trainer.fit(BetaVae(model=model, cfg=config), loader)
+    return steps / clock.seconds
+
+
 class DisentReference:
     """disent's data set, β-VAE and distance function, set up as the benchmark's own, drawing
     ``traversals`` traversals per factor from numpy's global generator seeded with ``seed``."""
 
     def __init__(self, data: XYSquares, model: BetaVAE, traversals: int, seed: int = 7777) -> None:
-        from disent.dataset import DisentDataset
-        from disent.dataset.data import XYSquaresData
-        from disent.dataset.transform import ToImgTensorF32
         from disent.frameworks.vae import BetaVae
         from disent.model import AutoEncoder
         from disent.model.ae import DecoderConv64, EncoderConv64
         from disent.util.lightning.callbacks._callback_vis_dists import _get_dists_fn
 
         self.data, self.model, self.repeats, self.seed = data, model, traversals, seed
-        ground_truth = XYSquaresData(
-            square_size=data.square_size, grid_spacing=data.grid_spacing, grid_size=data.positions
-        )
-        if tuple(ground_truth.factor_sizes) != tuple(data.factor_sizes):
-            raise ValueError(f"disent's XYSquares has factor sizes {ground_truth.factor_sizes}, not ours")
-        self.dataset = DisentDataset(ground_truth, transform=ToImgTensorF32(mean=data.mean, std=data.std))
+        self.dataset = standardised_xysquares(data)
         latent_size = model.model.latent_size
         encoder = EncoderConv64(x_shape=data.image_shape, z_size=latent_size, z_multiplier=2)
         decoder = DecoderConv64(x_shape=data.image_shape, z_size=latent_size)
@@ -59,6 +130,7 @@ class DisentReference:
         self.framework = BetaVae(model=AutoEncoder(encoder=encoder, decoder=decoder), cfg=config).eval()
         self.names, self.distances = _get_dists_fn(self.framework)
         self.traversals: list[np.ndarray] = []
+        ground_truth = self.dataset.gt_data
         draw = ground_truth.sample_random_factor_traversal
 
         def recording_draw(*args: object, **kwargs: object) -> np.ndarray:
