@@ -1,6 +1,7 @@
 """The disent library's own code for what the benchmarks compare against, run in the same process
-when disent is installed: its DataLoader (images/s), its β-VAE's training steps (steps/s) and its
-``compute_factor_distances`` (the reference implementation of the paper's Fig. 4 distances).
+when disent is installed: its DataLoader (images/s), its β-VAE's training steps (steps/s), its
+disentanglement metrics (seconds) and its ``compute_factor_distances`` (the reference
+implementation of the paper's Fig. 4 distances).
 Without disent the benchmarks print the figures recorded for the project's 2-core CPU instead.
 
 disent needs torchvision, which this project does not; one environment that runs both on a CPU:
@@ -16,10 +17,12 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Callable
+from functools import partial
 
 import lightning as L
 import numpy as np
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader
 
 from overlapvae.analysis import COLUMNS, ground_truth_distance, pairs_to_matrix, upper_pairs
@@ -107,6 +110,42 @@ def training_steps_per_second(
     )
     trainer.fit(BetaVae(model=model, cfg=config), loader)
     return steps / clock.seconds
+
+
+def metric_runs(data: XYSquares, encode: Callable[[Tensor], Tensor], metrics: dict) -> dict[str, tuple]:
+    """``{name: (seconds, scores)}``: disent's own implementation of each metric of ``metrics`` (an
+    overlapvae suite's metric objects, whose sizes it is given) on its XYSquares standardised like
+    ``data``, with ``encode`` (observations → codes) as the representation. disent has no β-VAE
+    score, so that one is left out. numpy's global generator is seeded with 0 before each metric."""
+    from disent.metrics import metric_dci, metric_factor_vae, metric_mig, metric_sap, metric_unsupervised
+
+    calls = {
+        "mig": lambda m: partial(metric_mig, num_train=m.num_train),
+        "dci": lambda m: partial(metric_dci, num_train=m.num_train, num_test=m.num_test),
+        "sap": lambda m: partial(
+            metric_sap, num_train=m.num_train, num_test=m.num_test, continuous_factors=m.continuous_factors
+        ),
+        "factor_vae": lambda m: partial(
+            metric_factor_vae,
+            batch_size=m.batch_size,
+            num_train=m.num_train,
+            num_eval=m.num_eval,
+            num_variance_estimate=m.num_variance_estimate,
+        ),
+        "unsupervised": lambda m: partial(metric_unsupervised, num_train=m.num_train),
+    }
+    dataset = standardised_xysquares(data)
+    results = {}
+    for name, metric in metrics.items():
+        if name not in calls:
+            continue
+        run = calls[name](metric)
+        np.random.seed(0)  # noqa: NPY002 (disent draws from numpy's global generator)
+        start = time.perf_counter()
+        with torch.no_grad():
+            scores = run(dataset, encode)
+        results[name] = (time.perf_counter() - start, scores)
+    return results
 
 
 class DisentReference:

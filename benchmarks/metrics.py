@@ -5,7 +5,9 @@ representation: the data set encoded once where the metrics ask for more codes t
 factors' classifiers on threads), ``--repeats`` times (median reported, values must repeat exactly),
 and once as a straightforward per-call implementation (every request encoded afresh, classifiers
 fitted one after another), the baseline. Values must agree within 0.01. On a CPU, times are also
-compared with the disent library on the project's 2-core CPU machines.
+compared with the disent library's own metrics on the same model and data, run in this process when
+disent is installed (``disent_reference.py``; its scores are printed too, from its own samples), else
+with the seconds recorded for it on the project's 2-core CPU machines.
 Run: ``python benchmarks/metrics.py [--preset reference|fast] [--repeats N] [--device cuda]``.
 """
 
@@ -21,12 +23,14 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from common import print_table, synchronise
+from disent_reference import disent_installed, metric_runs
 from overlapvae.build import make
 from overlapvae.metrics import DCI, MetricSuite, posterior_encoder
 from overlapvae.train import build, config_dir
 
-#: disent on this machine class, seconds (FactorVAE at reference size estimated at 7-8 minutes).
-DISENT_SECONDS = {
+#: disent on the project's 2-core CPU machines, seconds (FactorVAE at reference size estimated at
+#: 7-8 minutes), for when disent is not installed.
+RECORDED_DISENT_SECONDS = {
     "reference": {"dci": 159.0, "mig": 8.0, "sap": 12.0, "unsupervised": 6.6, "factor_vae": 450.0},
     "fast": {"dci": 22.6, "mig": 3.0, "sap": 2.9, "unsupervised": 2.2, "factor_vae": 32.0},
 }
@@ -104,7 +108,18 @@ def main() -> None:
         baseline = MetricSuite(sequential, suite.representation, suite.random_seed, suite.encode_batch_size)
         per_call, per_call_total = timed_evaluation(baseline, encode, data, device, cache=False)
 
-    disent = DISENT_SECONDS.get(args.preset, {}) if device.type == "cpu" else {}
+    disent, disent_source = {}, ""
+    if device.type == "cpu" and disent_installed():
+        measured = metric_runs(data, lambda images: encode(images)[0], suite.metrics)
+        disent, disent_source = {name: seconds for name, (seconds, _) in measured.items()}, "this process"
+        for name, (_, scores) in measured.items():
+            shown = (
+                f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+                for key, value in scores.items()
+            )
+            print(f"disent {name}: " + ", ".join(shown))
+    elif device.type == "cpu":
+        disent, disent_source = RECORDED_DISENT_SECONDS.get(args.preset, {}), "recorded"
     rows = []
     for name in ["encode_all", *suite.metrics]:
         if name not in seconds:
@@ -137,7 +152,10 @@ def main() -> None:
         f"overlapvae: median of {args.repeats} runs, codes encoded: {fast.num_encoded} "
         f"(per-call: {per_call.num_encoded if per_call else '-'})\n"
     )
-    print_table(["metric", "disent s", "per-call s", "overlapvae s", "x per-call", "x disent"], rows)
+    print_table(
+        ["metric", f"disent s ({disent_source})", "per-call s", "overlapvae s", "x per-call", "x disent"],
+        rows,
+    )
     print()
     value_rows = []
     for key, value in fast.values.items():
