@@ -25,9 +25,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from overlapvae.analysis import COLUMNS, ground_truth_distance, pairs_to_matrix, upper_pairs
-from overlapvae.analysis.model_distances import traversal_columns
-from overlapvae.analysis.traversals import render_traversals
+from overlapvae.analysis import COLUMNS, traversal_model_matrices
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import BetaVAE
 
@@ -206,23 +204,14 @@ class DisentReference:
             for factor, matrices in zip(self.data.factor_names, grid, strict=True)
         }
 
-    @torch.no_grad()
     def overlapvae_on_recorded(self) -> dict[str, dict[str, np.ndarray]]:
-        """overlapvae's columns on the traversals of disent's last run, averaged the same way."""
-        self.model.eval()
-        losses = {"loss": self.model.recon_loss}
+        """overlapvae's matrices on the traversals of disent's last run."""
         result = {}
         for index, factor in enumerate(self.data.factor_names):
             drawn = self.traversals[index * self.repeats : (index + 1) * self.repeats]
             traversals = torch.as_tensor(np.stack(drawn))
-            columns = traversal_columns(self.model, render_traversals(self.data, traversals, True), losses)
-            size = self.data.factor_sizes[index]
-            first, second = upper_pairs(size)
-            columns["factors"] = ground_truth_distance(traversals[:, first], traversals[:, second])
-            result[factor] = {
-                name: pairs_to_matrix(values.to(torch.float64).mean(0), size).numpy()
-                for name, values in columns.items()
-            }
+            matrices = traversal_model_matrices(self.model.eval(), self.data, traversals, standardise=True)
+            result[factor] = {name: matrix.numpy() for name, matrix in matrices.items()}
         return result
 
 

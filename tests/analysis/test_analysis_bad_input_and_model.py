@@ -13,6 +13,8 @@ from overlapvae.analysis import (
     rank_correlation,
     symmetric_kl,
     traversal_distances,
+    traversal_factors,
+    traversal_model_matrices,
 )
 from overlapvae.data import XYObject, XYSquares
 from overlapvae.frameworks import AutoEncoder, BetaVAE
@@ -122,6 +124,21 @@ def test_model_distances_do_not_depend_on_how_many_traversals_share_a_pass():
         for name, matrix in columns.items():
             torch.testing.assert_close(one_at_a_time[factor][name], matrix, rtol=1e-5, atol=1e-7)
             torch.testing.assert_close(three_and_two[factor][name], matrix, rtol=1e-5, atol=1e-7)
+
+
+def test_matrices_of_given_traversals_are_the_mean_of_each_traversals_matrices():
+    data = XYSquares(grid_spacing=4, grid_size=8)
+    vae = framework().eval()
+    bases = torch.tensor([[0, 1, 2, 3, 4, 5], [7, 6, 5, 4, 3, 2]])
+    traversals = traversal_factors(data, 2, bases)
+    both = traversal_model_matrices(vae, data, traversals, standardise=True)
+    first = traversal_model_matrices(vae, data, traversals[:1], standardise=True)
+    second = traversal_model_matrices(vae, data, traversals[1:], standardise=True)
+    assert list(both) == ["factors", "x", "z", "kl", "x_recon"]
+    assert torch.equal(both["factors"], (torch.arange(8)[:, None] - torch.arange(8)).abs().double())
+    for name, matrix in both.items():
+        torch.testing.assert_close(matrix, (first[name] + second[name]) / 2, rtol=1e-6, atol=1e-9)
+    assert float(first["z"][0, 7]) != float(second["z"][0, 7])  # the two traversals differ
 
 
 def test_a_deterministic_model_has_no_kl_column():

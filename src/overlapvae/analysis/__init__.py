@@ -11,7 +11,12 @@ from overlapvae.analysis.distances import (
     upper_pairs,
 )
 from overlapvae.analysis.importance import pair_distances, random_pairs, within_traversal_pairs
-from overlapvae.analysis.model_distances import COLUMNS, model_distance_matrices, symmetric_kl
+from overlapvae.analysis.model_distances import (
+    COLUMNS,
+    model_distance_matrices,
+    symmetric_kl,
+    traversal_model_matrices,
+)
 from overlapvae.analysis.overlap import IntervalOverlap, interval_overlap
 from overlapvae.analysis.traversals import TraversalDistances, traversal_distances, traversal_factors
 from overlapvae.analysis.verdict import CONSTANT, ORDERED, UNORDERED, VerdictThresholds
@@ -40,6 +45,7 @@ __all__ = [
     "symmetric_kl",
     "traversal_distances",
     "traversal_factors",
+    "traversal_model_matrices",
     "traversal_pair_distances",
     "traversal_triplet_agreement",
     "upper_pairs",

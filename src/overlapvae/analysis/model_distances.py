@@ -75,6 +75,32 @@ def traversal_columns(
 
 
 @torch.no_grad()
+def traversal_model_matrices(
+    framework: nn.Module, data: GroundTruthData, traversals: Tensor, standardise: bool, batch_size: int = 128
+) -> dict[str, Tensor]:
+    """``{column: float64 [f, f]}``: the columns of ``COLUMNS`` the model has, averaged over the given
+    traversals ``long [N, f, F]`` of one factor (on the model's device), as many whole traversals
+    per pass as fit in ``batch_size`` images. The model should be in eval mode."""
+    size = traversals.shape[1]
+    first, second = upper_pairs(size, traversals.device)
+    losses = {"loss": framework.recon_loss}
+    parts: dict[str, list[Tensor]] = {}
+    for part in traversals.split(max(1, batch_size // size)):
+        images = render_traversals(data, part, standardise)
+        for name, values in traversal_columns(framework, images, losses).items():
+            parts.setdefault(name, []).append(values)
+    columns = {
+        "factors": ground_truth_distance(traversals[:, first], traversals[:, second]),
+        **{name: torch.cat(values) for name, values in parts.items()},
+    }
+    return {
+        name: pairs_to_matrix(columns[name].to(torch.float64).mean(0), size)
+        for name in COLUMNS
+        if name in columns
+    }
+
+
+@torch.no_grad()
 def model_distance_matrices(
     framework: nn.Module,
     data: GroundTruthData,
@@ -98,30 +124,16 @@ def model_distance_matrices(
         raise ValueError(f"num_traversals={num_traversals} is invalid: use at least 1")
     device = next(framework.parameters()).device
     generator = generator if generator is not None else torch.Generator(device).manual_seed(0)
-    losses = {"loss": framework.recon_loss}
     was_training = framework.training
     framework.eval()
     try:
         result = {}
         for index in varying_factors(data, factors):
-            size = data.factor_sizes[index]
-            first, second = upper_pairs(size, device)
             bases = data.sample_factors(num_traversals, generator).to(device)
             traversals = traversal_factors(data, index, bases)
-            parts: dict[str, list[Tensor]] = {}
-            for part in traversals.split(max(1, batch_size // size)):
-                images = render_traversals(data, part, standardise)
-                for name, values in traversal_columns(framework, images, losses).items():
-                    parts.setdefault(name, []).append(values)
-            columns = {
-                "factors": ground_truth_distance(traversals[:, first], traversals[:, second]),
-                **{name: torch.cat(values) for name, values in parts.items()},
-            }
-            result[data.factor_names[index]] = {
-                name: pairs_to_matrix(columns[name].to(torch.float64).mean(0), size)
-                for name in COLUMNS
-                if name in columns
-            }
+            result[data.factor_names[index]] = traversal_model_matrices(
+                framework, data, traversals, standardise, batch_size
+            )
         return result
     finally:
         framework.train(was_training)
