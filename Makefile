@@ -17,7 +17,7 @@ EXPERIMENT ?= overlap_vs_loss_demo
 SCALE ?= cpu
 SWEEP_DIR = $${OVERLAPVAE_ROOT:-.}/logs/train/sweeps/$(EXPERIMENT)_$(SCALE)
 
-.PHONY: install slurm train test lint format benchmark clean-logs
+.PHONY: install slurm train test lint format benchmark benchmark-disent clean-logs
 
 install: $(VENV)/.installed
 
@@ -73,13 +73,24 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+BENCHMARKS ?= data_throughput array_throughput train_speed metrics distances kernel_loss
 benchmark: install
-	$(BIN)/python benchmarks/data_throughput.py
-	$(BIN)/python benchmarks/array_throughput.py
-	$(BIN)/python benchmarks/train_speed.py
-	$(BIN)/python benchmarks/metrics.py
-	$(BIN)/python benchmarks/distances.py
-	$(BIN)/python benchmarks/kernel_loss.py
+	for script in $(BENCHMARKS); do $(BIN)/python benchmarks/$$script.py || exit 1; done
+
+# The same benchmarks with the disent library's own code timed beside overlapvae in each process
+# (benchmarks/disent_reference.py). disent needs torchvision, so they run in a second environment
+# with the torch/torchvision pair below (the CPU builds where the CPU index is reachable, else PyPI's).
+DISENT_VENV ?= .venv-disent
+DISENT_TORCH ?= torch==2.14.1 torchvision==0.29.1
+$(DISENT_VENV)/.installed: pyproject.toml
+	[ -x $(DISENT_VENV)/bin/python ] || $(PYTHON) -m venv $(DISENT_VENV)
+	$(DISENT_VENV)/bin/pip install --quiet --retries 0 --timeout 20 --index-url $(TORCH_CPU_INDEX) $(DISENT_TORCH) \
+		|| $(DISENT_VENV)/bin/pip install --quiet $(DISENT_TORCH)
+	$(DISENT_VENV)/bin/pip install --quiet disent==0.8.0 -e .
+	touch $@
+
+benchmark-disent: $(DISENT_VENV)/.installed
+	for script in $(BENCHMARKS); do $(DISENT_VENV)/bin/python benchmarks/$$script.py || exit 1; done
 
 clean-logs:
 	rm -rf logs

@@ -4,8 +4,9 @@ disentanglement metrics (seconds) and its ``compute_factor_distances`` (the refe
 implementation of the paper's Fig. 4 distances).
 Without disent the benchmarks print the figures recorded for the project's 2-core CPU instead.
 
-disent needs torchvision, which this project does not; one environment that runs both on a CPU:
-``pip install torch==2.14.1 torchvision==0.29.1 disent==0.8.0`` and then ``pip install -e .``.
+disent needs torchvision, which this project does not; ``make benchmark-disent`` builds an
+environment with both (torch 2.14.1, torchvision 0.29.1, disent 0.8.0 and the project) and runs the
+benchmarks there.
 For the distances, the benchmark's conv64 β-VAE weights are copied into disent's own
 ``EncoderConv64`` and ``DecoderConv64``, disent sees the same standardised XYSquares, and the
 traversals it draws are recorded, so overlapvae's columns on exactly those traversals can be
