@@ -18,10 +18,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from common import median_seconds, print_table
-from disent_reference import loader_images_per_second, reference_figure
-from overlapvae.data import ArrayData, XYSquares
+from disent_reference import loader_reference
+from overlapvae.data import ArrayData
 
-RECORDED_DISENT_IMAGES_PER_SECOND = 8_600
 DSPRITES_SIZES = (3, 6, 40, 32, 32)
 
 
@@ -43,10 +42,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
-    disent, source = reference_figure(
-        lambda: loader_images_per_second(XYSquares(grid_spacing=8, grid_size=8), args.batch_size),
-        RECORDED_DISENT_IMAGES_PER_SECOND,
-    )
+    disent, source = loader_reference(args.batch_size)
     images = torch.randint(
         0, 2, (737_280, 1, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
     )

@@ -15,10 +15,9 @@ import numpy as np
 import torch
 
 from common import median_seconds, print_table
-from disent_reference import loader_images_per_second, reference_figure
+from disent_reference import loader_reference
 from overlapvae.data import GroundTruthData, XYObject, XYSquares
 
-RECORDED_DISENT_IMAGES_PER_SECOND = 8_600
 TARGET_RATIO = 50
 
 
@@ -46,10 +45,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=100)
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    disent, source = reference_figure(
-        lambda: loader_images_per_second(XYSquares(grid_spacing=8, grid_size=8), args.batch_size),
-        RECORDED_DISENT_IMAGES_PER_SECOND,
-    )
+    disent, source = loader_reference(args.batch_size)
     rows = []
     for name, data in (("XYSquares", XYSquares(grid_spacing=8, grid_size=8)), ("XYObject", XYObject())):
         cpu_generator = torch.Generator().manual_seed(0)

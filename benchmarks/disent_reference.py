@@ -32,6 +32,8 @@ from overlapvae.frameworks import BetaVAE
 
 #: Model pairs per pass, as disent's ``VaeGtDistsLoggingCallback`` sets it.
 PAIRS_PER_PASS = 128
+#: disent's DataLoader (2 workers) on the project's 2-core CPU machines, for when it is not installed.
+RECORDED_LOADER_IMAGES_PER_SECOND = 8_600
 
 
 def disent_installed() -> bool:
@@ -74,6 +76,15 @@ def loader_images_per_second(data: XYSquares, batch_size: int, workers: int = 2,
     for _ in range(batches):
         next(loader)
     return batches * batch_size / (time.perf_counter() - start)
+
+
+def loader_reference(batch_size: int) -> tuple[float, str]:
+    """disent's DataLoader images/s on the benchmarks' XYSquares (measured, or the recorded figure)
+    and which of the two it is."""
+    return reference_figure(
+        lambda: loader_images_per_second(XYSquares(grid_spacing=8, grid_size=8), batch_size),
+        RECORDED_LOADER_IMAGES_PER_SECOND,
+    )
 
 
 def training_steps_per_second(

@@ -152,8 +152,9 @@ def main() -> None:
         f"overlapvae: median of {args.repeats} runs, codes encoded: {fast.num_encoded} "
         f"(per-call: {per_call.num_encoded if per_call else '-'})\n"
     )
+    disent_header = f"disent s ({disent_source})" if disent_source else "disent s"
     print_table(
-        ["metric", f"disent s ({disent_source})", "per-call s", "overlapvae s", "x per-call", "x disent"],
+        ["metric", disent_header, "per-call s", "overlapvae s", "x per-call", "x disent"],
         rows,
     )
     print()
