@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from omegaconf import DictConfig
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Measurements cached per data set (paths.cache_dir) go to this session's own folder, in this
+# process and in every process a test starts.
+os.environ.setdefault("OVERLAPVAE_CACHE_DIR", tempfile.mkdtemp(prefix="overlapvae-cache-"))
 
 import local_http
 import slurm_cluster as slurm_cluster_module

@@ -9,6 +9,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from overlapvae.analysis.baselines import cached_constant_baseline, cached_matched_scale
 from overlapvae.data import GroundTruthData
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.losses import ReconstructionLoss
@@ -38,6 +39,19 @@ def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) 
     return requested
 
 
+def fit_loss_to_data(
+    recon_loss: ReconstructionLoss, data: GroundTruthData, standardise: bool, cache_dir: str | None
+) -> None:
+    """Set what a loss measures on its data before training (each measured once, kept in
+    ``cache_dir``): with ``match_scale``, the factor that matches its random-pair distances to MSE's;
+    for a loss whose start is smoothed, the radius it starts from, the range of the data's values."""
+    if recon_loss.match_scale:
+        recon_loss.data_scale = cached_matched_scale(data, recon_loss, standardise, cache_dir)
+    if recon_loss.smooths_its_start:
+        baseline = cached_constant_baseline(data, recon_loss, standardise, cache_dir)
+        recon_loss.smoothing_start = baseline.value_range
+
+
 @dataclass
 class Model:
     """What a ``train`` config defines apart from the trainer: the data set, whether its images are
@@ -53,6 +67,7 @@ def build_model(cfg: DictConfig) -> Model:
     data = make(cfg.dataset)
     recon_loss = make(cfg.loss)
     standardise = resolve_standardise(cfg.datamodule.get("standardise"), recon_loss)
+    fit_loss_to_data(recon_loss, data, standardise, cfg.paths.get("cache_dir"))
     framework = make(
         cfg.framework,
         model=make(cfg.model),

@@ -29,7 +29,7 @@ from overlapvae.data import (
     XYSquaresMinimal,
 )
 from overlapvae.frameworks import VAE, AdaGVAE, AutoEncoder, BetaTCVAE, BetaVAE
-from overlapvae.losses import BCEWithLogitsLoss, KernelLoss, L1Loss, MSELoss
+from overlapvae.losses import BCEWithLogitsLoss, CalibratedLoss, KernelLoss, L1Loss, MSELoss
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.models import Conv64, FullyConnected
 
@@ -208,6 +208,7 @@ SCHEMAS: dict[str, dict[str, tuple[Callable[..., Any], bool]]] = {
         "l1": (L1Loss, False),
         "bce": (BCEWithLogitsLoss, False),
         "kernel": (KernelLoss, False),
+        "calibrated": (CalibratedLoss, False),
     },
     "metrics": {"suite": (MetricSuite, False)},
     "metric": {

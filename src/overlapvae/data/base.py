@@ -6,6 +6,8 @@ row-major (C) order, so the last factor varies fastest, as in disent and disenta
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from abc import ABC, abstractmethod
 
@@ -13,6 +15,11 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.standardise import apply_standardisation, standardise_coefficients
+
+
+#: Observations rendered into a data set's fingerprint, and the seed that draws them.
+FINGERPRINT_SAMPLE = 256
+FINGERPRINT_SEED = 20230453
 
 
 class GroundTruthData(ABC):
@@ -96,6 +103,16 @@ class GroundTruthData(ABC):
                 f"({', '.join(self.factor_names)}), got dtype {factors.dtype} "
                 f"and shape {tuple(factors.shape)}"
             )
+
+    def fingerprint(self) -> str:
+        """A digest of what fixes this data set's images: its class, factor grid, image shape,
+        standardisation constants and a seeded sample of rendered observations. Keys statistics
+        measured on the data (cached until any of these changes)."""
+        factors = self.sample_factors(FINGERPRINT_SAMPLE, torch.Generator().manual_seed(FINGERPRINT_SEED))
+        header = [type(self).__qualname__, self.factor_sizes, self.image_shape, self.mean, self.std]
+        digest = hashlib.sha256(json.dumps(header).encode())
+        digest.update(self.render(factors).cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     @abstractmethod
     def render(self, factors: Tensor) -> Tensor:

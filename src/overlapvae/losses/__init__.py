@@ -1,5 +1,7 @@
-"""Losses: pixel-wise reconstruction losses, Gaussian KL and the total-correlation estimators."""
+"""Losses: pixel-wise reconstruction losses (plain, blurred, calibrated), Gaussian KL and the
+total-correlation estimators."""
 
+from overlapvae.losses.calibrated import CalibratedLoss
 from overlapvae.losses.divergence import gaussian_log_density, kl_to_standard_normal
 from overlapvae.losses.kernel import KernelLoss, box_kernel, convolve, gaussian_kernel, load_kernel
 from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
@@ -9,6 +11,7 @@ from overlapvae.losses.total_correlation import KLDecomposition, decompose_kl, l
 __all__ = [
     "REDUCTIONS",
     "BCEWithLogitsLoss",
+    "CalibratedLoss",
     "KLDecomposition",
     "KernelLoss",
     "L1Loss",

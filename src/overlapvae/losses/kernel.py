@@ -105,8 +105,11 @@ class KernelLoss(ReconstructionLoss):
         kernel_file: str | None = None,
         method: str = "auto",
         reduction: str = "mean",
+        scale: float = 1.0,
+        match_scale: bool = False,
+        smoothing_steps: int = 500,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction, scale, match_scale, smoothing_steps)
         if base not in BASE_LOSSES:
             raise ValueError(f"base={base!r} is invalid: choose one of {', '.join(BASE_LOSSES)}")
         if kernel not in KERNELS:
@@ -134,18 +137,19 @@ class KernelLoss(ReconstructionLoss):
         self.weight = float(weight)
         self.method = method
         self.requires_unit_interval_targets = self.base.requires_unit_interval_targets
+        self.has_kink = self.base.has_kink
         self.register_buffer("kernel", values.to(torch.float32))
 
     def blur(self, images: Tensor) -> Tensor:
         return convolve(images, self.kernel, self.method)
 
-    def elementwise(self, reconstruction: Tensor, target: Tensor) -> Tensor:
+    def elementwise(self, reconstruction: Tensor, target: Tensor, smoothing: float = 0.0) -> Tensor:
         if self.base.depends_on_difference:  # K∗x̂ − K∗x = K∗(x̂ − x): one convolution, not two
             difference = self.blur(reconstruction - target)
-            blurred = self.base.elementwise(difference, torch.zeros_like(difference))
+            blurred = self.base.elementwise(difference, torch.zeros_like(difference), smoothing)
         else:
-            blurred = self.base.elementwise(self.blur(reconstruction), self.blur(target))
-        return self.base.elementwise(reconstruction, target) + self.weight * blurred
+            blurred = self.base.elementwise(self.blur(reconstruction), self.blur(target), smoothing)
+        return self.base.elementwise(reconstruction, target, smoothing) + self.weight * blurred
 
     def euclidean_embedding(self, images: Tensor) -> Tensor | None:
         """``[φ(x), √weight · φ(K∗x)]`` over the channels when the base loss has an embedding φ (MSE):
@@ -155,6 +159,12 @@ class KernelLoss(ReconstructionLoss):
             return None
         blurred = self.base.euclidean_embedding(self.blur(images))
         return torch.cat([plain, math.sqrt(self.weight) * blurred], dim=-3)
+
+    def best_constant(self, targets: Tensor) -> Tensor:
+        """The base loss's best constant. Exact for an MSE base: both terms are quadratic in the
+        constant c and least at the mean (``E‖K∗(c − x)‖² = ‖K∗(c − μ)‖² + E‖K∗(x − μ)‖²``); for L1 and
+        BCE bases the blurred term may prefer another constant, so its loss is an upper bound."""
+        return self.base.best_constant(targets)
 
     def activate(self, reconstruction: Tensor) -> Tensor:
         return self.base.activate(reconstruction)
