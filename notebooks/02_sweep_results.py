@@ -15,8 +15,10 @@
 # # Sweep results: L1 against MSE, overlap against no overlap
 #
 # Loads a training sweep with `overlapvae.results` (one row per run: its settings, its final
-# scores `final/...` and their maximum over training `max/...`, what the paper plotted) and
-# compares the runs. The default is the README's main job,
+# scores `final/...` and their maximum over training `max/...`, what the paper plotted, and its
+# health: `collapsed` when its reconstructions were no better than the loss's best constant image,
+# `health/ratio` their error over that image's) and compares the runs. Collapsed runs are left
+# out of every mean and drawn as red crosses. The default is the README's main job,
 # `overlapvae-train -m experiment=overlap_vs_loss_demo hydra/launcher=joblib`; point `SWEEP_DIR`
 # at any sweep dir, or use `load_wandb("<entity>/overlapvae", group=...)` for a synced project.
 
@@ -33,7 +35,8 @@ from overlapvae.results import aggregate, load_sweep, swept_columns
 
 runs = load_sweep(SWEEP_DIR)
 print(f"{len(runs)} runs; swept: {', '.join(swept_columns(runs))}")
-display(runs[["run", "status", *swept_columns(runs), "seed", *headline_metrics(runs)]])
+health = [column for column in ("collapsed", "health/ratio", "recon_scale") if column in runs]
+display(runs[["run", "status", *swept_columns(runs), "seed", *health, *headline_metrics(runs)]])
 
 # %% [markdown]
 # ## Mean ± std over seeds per setting

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from overlapvae import launching
-from overlapvae.collect import markdown_summary
+from overlapvae.collect import comparison_figure, markdown_summary
 from overlapvae.data import GroundTruthDataModule, XYSquares
 from overlapvae.launching import LauncherUnavailableError, check_launcher, claim_slot
 from overlapvae.results import aggregate, load_sweep, load_wandb
@@ -181,7 +181,7 @@ class FakeSummary(dict):
     pass
 
 
-def fake_run(run_id, loss, spacing, seed, mig, state="finished"):
+def fake_run(run_id, loss, spacing, seed, mig, state="finished", ratio=0.5):
     summary = FakeSummary(
         {
             "status": "completed",
@@ -190,12 +190,15 @@ def fake_run(run_id, loss, spacing, seed, mig, state="finished"):
             "final_metrics/mig.discrete_mig": mig,
             "periodic_max/mig.discrete_mig": mig + 0.1,
             "final_losses/train/recon": 0.5,
+            "health/collapsed": ratio > 0.9,
+            "health/ratio": ratio,
         }
     )
     config = {
         "config": {"seed": seed, "dataset": {"grid_spacing": spacing}, "framework": {"beta": 0.001}},
         "overrides": [f"loss={loss}", f"dataset.grid_spacing={spacing}", f"seed={seed}"],
         "choices": {"loss": loss, "framework": "betavae"},
+        "derived": {"recon_scale": 8.0 if loss == "l1" else 1.0},
     }
     return SimpleNamespace(
         id=run_id, group="demo", state=state, url=f"https://w/{run_id}", config=config, summary=summary
@@ -239,8 +242,41 @@ def test_the_markdown_summary_gives_mean_std_and_lists_runs_that_did_not_complet
     frame = pd.concat([frame, frame.iloc[[2]].assign(run="d", status="failed", error="ValueError: boom")])
     text = markdown_summary(frame, ["final/mig.discrete_mig"])
     assert "3 of 4 runs completed." in text
-    assert "| mse | 1 | 0.300 ± 0.141 (n=2) |" in text and "| l1 | 8 | 0.100 (n=1) |" in text
+    assert "| mse | 1 | 0.300 ± 0.141 (n=2) | ok | 1.000 | 0.500 |" in text
+    assert "| l1 | 8 | 0.100 (n=1) | ok | 8.000 | 0.500 |" in text
     assert "| d | failed | ValueError: boom | https://w/c |" in text
+
+
+def test_collapsed_runs_are_counted_marked_and_left_out_of_every_mean():
+    runs = [
+        fake_run("a", "mse", 1, 0, 0.2),
+        fake_run("b", "mse", 1, 1, 0.4),
+        fake_run("c", "mse", 1, 2, 0.01, ratio=1.001),
+        fake_run("d", "l1", 1, 0, 0.02, ratio=0.98),
+    ]
+    frame = load_wandb("p", api=FakeApi(runs))
+    assert list(frame["collapsed"]) == [False, False, True, True]
+    assert list(frame["health/ratio"]) == [0.5, 0.5, 1.001, 0.98] and list(frame["recon_scale"]) == [
+        1,
+        1,
+        1,
+        8,
+    ]
+    table = aggregate(frame, metrics=["final/mig.discrete_mig"]).set_index("loss")
+    assert table.loc["mse", "final/mig.discrete_mig mean"] == pytest.approx(0.3)  # c is left out
+    assert table.loc["mse", "final/mig.discrete_mig count"] == 2 and table.loc["mse", "collapsed"] == 1
+    assert table.loc["l1", "final/mig.discrete_mig count"] == 0 and table.loc["l1", "completed"] == 1
+    text = markdown_summary(frame, ["final/mig.discrete_mig"])
+    assert "4 of 4 runs completed; 2 collapsed, left out of the means." in text
+    assert "| mse | 0.300 ± 0.141 (n=2) | 1 of 3 collapsed | 1.000 | 0.667 |" in text
+    assert "| l1 | – | 1 of 1 collapsed | 8.000 | 0.980 |" in text
+    assert "| c | mse | 1.001 | https://w/c |" in text and "| d | l1 | 0.980 | https://w/d |" in text
+    figure = comparison_figure(frame, "final/mig.discrete_mig")
+    assert figure.get_suptitle() == "final/mig.discrete_mig: 2 runs, 2 collapsed (crosses, left out)"
+    crosses = [
+        c for axis in figure.axes for c in axis.collections if c.get_facecolor()[0].tolist() == [1, 0, 0, 1]
+    ]
+    assert sum(len(c.get_offsets()) for c in crosses) == 2
 
 
 def make_run_dir(root, name, summary_text):

@@ -1,6 +1,8 @@
 """``overlapvae-collect``: a sweep's runs as ``results.csv``, a Markdown summary (mean ± std over
-seeds per setting, and every run that did not complete, with its error and run dir) and
-comparison plots, written into the sweep dir.
+seeds per setting, each setting's run health, the runs left out as collapsed and every run that did
+not complete, with its error and run dir) and comparison plots, written into the sweep dir. A
+collapsed run (its reconstructions no better than the loss's best constant image) is drawn as a red
+cross and left out of every mean, box and trend.
 
 Run: ``overlapvae-collect logs/train/sweeps/<sweep>`` or, from a wandb project,
 ``overlapvae-collect <out dir> --wandb <entity/project> --group <sweep>``.
@@ -16,10 +18,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from overlapvae.analysis.figures import save_figure
-from overlapvae.results import aggregate, load_sweep, load_wandb, metric_columns, swept_columns
+from overlapvae.results import (
+    aggregate,
+    collapsed_runs,
+    load_sweep,
+    load_wandb,
+    metric_columns,
+    swept_columns,
+)
 from overlapvae.utils.files import atomic_write_bytes
 
 #: The scores the paper plots, compared first; others are in results.csv.
@@ -42,23 +52,56 @@ def _format(mean: float, std: float, count: int) -> str:
     return f"{mean:.3f}{spread} (n={count})"
 
 
+def _health(row: dict) -> str:
+    """A setting's run health: ``ok``, or how many of its completed runs collapsed."""
+    if row["completed"] == 0:
+        return "–"
+    return "ok" if row["collapsed"] == 0 else f"{row['collapsed']} of {row['completed']} collapsed"
+
+
 def markdown_summary(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
-    """Mean ± std over seeds per setting, then the runs that did not complete."""
+    """Mean ± std over seeds per setting (collapsed runs left out and counted), with each setting's
+    reconstruction scale and mean reconstruction error over the constant image's; then the
+    collapsed runs and the runs that did not complete."""
     axes = swept_columns(frame)
     table = aggregate(frame, axes, metrics)
-    header = [*axes, *metrics]
+    described = {"recon_scale": "recon scale", "health/ratio": "recon / constant"}
+    extras = [column for column in described if column in frame]
+    every_run = aggregate(frame.assign(collapsed=False), axes, extras) if extras else None
+    header = [*axes, *metrics, "health", *(described[column] for column in extras)]
+    collapsed = frame[(frame["status"] == "completed") & collapsed_runs(frame)]
     lines = [
         f"# {frame['sweep'].dropna().iloc[0] if frame['sweep'].notna().any() else 'sweep'}",
         "",
-        f"{(frame['status'] == 'completed').sum()} of {len(frame)} runs completed.",
+        f"{(frame['status'] == 'completed').sum()} of {len(frame)} runs completed"
+        + (f"; {len(collapsed)} collapsed, left out of the means." if len(collapsed) else "."),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
-    for row in table.to_dict("records"):  # records keep each column's type (iterrows would upcast)
+    for index, row in enumerate(table.to_dict("records")):  # records keep each column's type
         cells = [str(row[axis]) for axis in axes]
         cells += [_format(row[f"{m} mean"], row[f"{m} std"], int(row[f"{m} count"])) for m in metrics]
+        cells.append(_health(row))
+        for column in extras:  # means over every completed run of the setting, collapsed or not
+            mean = every_run.iloc[index][f"{column} mean"]
+            cells.append("–" if math.isnan(mean) else f"{mean:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
+    if len(collapsed):
+        lines += [
+            "",
+            "## Collapsed runs (left out of the means)",
+            "",
+            "Their reconstructions were no better than the loss's best constant image, so their scores "
+            "measure a model that learnt nothing.",
+            "",
+            "| run | " + " | ".join(axes) + " | recon / constant | run dir |",
+            "|---|" + "---|" * len(axes) + "---|---|",
+        ]
+        for row in collapsed.to_dict("records"):
+            settings = " | ".join(str(row[axis]) for axis in axes)
+            ratio = row.get("health/ratio", float("nan"))
+            lines.append(f"| {row['run']} | {settings} | {ratio:.3f} | {row['path']} |")
     unfinished = frame[frame["status"] != "completed"]
     if len(unfinished):
         lines += [
@@ -75,74 +118,95 @@ def markdown_summary(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
 
 
 def scored_runs(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The completed runs that have a value for ``metric``: what every figure draws."""
+    """The completed runs that have a value for ``metric``: what every figure draws (the collapsed
+    ones as red crosses, left out of every summary)."""
     return frame[(frame["status"] == "completed") & frame[metric].notna()]
 
 
+def split_collapsed(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(healthy, collapsed)`` rows."""
+    flagged = collapsed_runs(rows)
+    return rows[~flagged], rows[flagged]
+
+
+def mark_collapsed(axis: Axes, xs: np.ndarray, ys: np.ndarray) -> None:
+    """Collapsed runs on a figure: red crosses, never summarised."""
+    axis.scatter(xs, ys, s=30, marker="x", color="red", zorder=4)
+
+
+def legend_collapsed(axis: Axes, runs: pd.DataFrame) -> None:
+    """A legend entry for the crosses, where any run collapsed."""
+    if collapsed_runs(runs).any():
+        axis.scatter([], [], s=30, marker="x", color="red", label="collapsed (left out)")
+
+
 def comparison_figure(frame: pd.DataFrame, metric: str) -> Figure:
-    """One panel per swept setting: a box per value with every run as a point; with ``loss``
-    swept, each box of the overlap axis is split by loss (L1 against MSE side by side)."""
-    done = scored_runs(frame, metric)
+    """One panel per swept setting: a box per value over the runs that did not collapse, every run
+    as a point (collapsed ones as red crosses); with ``loss`` swept, each box of the overlap axis
+    is split by loss (L1 against MSE side by side)."""
+    runs = scored_runs(frame, metric)
     axes_names = swept_columns(frame)
     figure = Figure(figsize=(4.2 * max(1, len(axes_names)), 3.6), layout="constrained")
     panels = figure.subplots(1, max(1, len(axes_names)), squeeze=False)[0]
     rng = np.random.default_rng(0)  # jitter only
     for panel, axis in zip(panels, axes_names or ["sweep"], strict=False):
         split = "loss" if axis != "loss" and "loss" in axes_names else None
-        values = sorted(done[axis].dropna().unique().tolist(), key=str) if axis in done else ["all"]
-        hues = sorted(done[split].unique().tolist(), key=str) if split else [None]
+        values = sorted(runs[axis].dropna().unique().tolist(), key=str) if axis in runs else ["all"]
+        hues = sorted(runs[split].unique().tolist(), key=str) if split else [None]
         width = 0.8 / len(hues)
         for h, hue in enumerate(hues):
-            positions, groups = [], []
+            colour = f"C{h}"
             for v, value in enumerate(values):
-                rows = done[done[axis] == value] if axis in done else done
+                rows = runs[runs[axis] == value] if axis in runs else runs
                 if hue is not None:
                     rows = rows[rows[split] == hue]
-                positions.append(v + (h - (len(hues) - 1) / 2) * width)
-                groups.append(rows[metric].to_numpy(dtype=float))
-            kept = [(p, g) for p, g in zip(positions, groups, strict=True) if len(g)]
-            if not kept:
-                continue
-            boxes = panel.boxplot(
-                [g for _, g in kept],
-                positions=[p for p, _ in kept],
-                widths=width * 0.8,
-                patch_artist=True,
-                medianprops={"color": "black"},
-            )
-            colour = f"C{h}"
-            for box in boxes["boxes"]:
-                box.set(facecolor=colour, alpha=0.35)
-            for p, g in kept:
-                panel.scatter(p + rng.uniform(-width / 6, width / 6, len(g)), g, s=12, color=colour, zorder=3)
+                position = v + (h - (len(hues) - 1) / 2) * width
+                healthy, collapsed = (part[metric].to_numpy(dtype=float) for part in split_collapsed(rows))
+                if len(healthy):
+                    boxes = panel.boxplot(
+                        [healthy],
+                        positions=[position],
+                        widths=width * 0.8,
+                        patch_artist=True,
+                        medianprops={"color": "black"},
+                    )
+                    boxes["boxes"][0].set(facecolor=colour, alpha=0.35)
+                jitter = rng.uniform(-width / 6, width / 6, len(healthy) + len(collapsed))
+                panel.scatter(position + jitter[: len(healthy)], healthy, s=12, color=colour, zorder=3)
+                mark_collapsed(panel, position + jitter[len(healthy) :], collapsed)
             if hue is not None:
                 panel.plot([], [], color=colour, lw=6, alpha=0.5, label=f"{split}={hue}")
+        legend_collapsed(panel, runs)
         panel.set_xticks(range(len(values)), [str(v) for v in values])
         panel.set_xlabel(axis)
         panel.set_ylabel(metric)
-        if split:
+        if panel.get_legend_handles_labels()[0]:
             panel.legend(fontsize=8)
-    figure.suptitle(f"{metric} over {len(done)} completed runs")
+    left_out = int(collapsed_runs(runs).sum())
+    figure.suptitle(f"{metric}: {len(runs) - left_out} runs, {left_out} collapsed (crosses, left out)")
     return figure
 
 
 def trend_figure(frame: pd.DataFrame, metric: str, x: str = "dataset.grid_spacing") -> Figure:
     """The paper's Fig. 9 style: every run as a point against ``x``, one colour per framework (and
-    loss, when swept), with a least-squares polynomial trend (order 4, or lower when there are
-    fewer distinct x values)."""
-    done = scored_runs(frame, metric)
+    loss, when swept), with a least-squares polynomial trend over the runs that did not collapse
+    (order 4, or lower when there are fewer distinct x values); collapsed runs as red crosses."""
+    runs = scored_runs(frame, metric)
     figure = Figure(figsize=(5.5, 3.8), layout="constrained")
     axis = figure.subplots()
     keys = [key for key in ("framework", "loss") if key in swept_columns(frame)] or ["framework"]
-    groups = done.groupby(keys) if keys[0] in done else [("runs", done)]
+    groups = runs.groupby(keys) if keys[0] in runs else [("runs", runs)]
     for index, (name, rows) in enumerate(groups):
         name = " ".join(map(str, name)) if isinstance(name, tuple) else name
-        xs, ys = rows[x].to_numpy(dtype=float), rows[metric].to_numpy(dtype=float)
+        healthy, collapsed = split_collapsed(rows)
+        xs, ys = healthy[x].to_numpy(dtype=float), healthy[metric].to_numpy(dtype=float)
         axis.scatter(xs, ys, s=14, color=f"C{index}", label=str(name))
+        mark_collapsed(axis, collapsed[x].to_numpy(dtype=float), collapsed[metric].to_numpy(dtype=float))
         order = min(4, len(np.unique(xs)) - 1)
         if order >= 1:
             grid = np.linspace(xs.min(), xs.max(), 100)
             axis.plot(grid, np.polyval(np.polyfit(xs, ys, order), grid), color=f"C{index}")
+    legend_collapsed(axis, runs)
     axis.set_xlabel(x)
     axis.set_ylabel(metric)
     axis.legend(fontsize=8)
@@ -152,26 +216,29 @@ def trend_figure(frame: pd.DataFrame, metric: str, x: str = "dataset.grid_spacin
 
 def violin_figure(frame: pd.DataFrame, metric: str, split: str) -> Figure:
     """The paper's Figs. 6/11 style: per data set a violin per value of ``split`` (loss or
-    framework) over the completed runs, with each run's value as a point."""
-    done = scored_runs(frame, metric)
-    datasets = sorted(done["dataset"].unique(), key=str) if "dataset" in done else ["all"]
-    values = sorted(done[split].unique(), key=str)
+    framework) over the runs that did not collapse, each run's value as a point (collapsed ones as
+    red crosses)."""
+    runs = scored_runs(frame, metric)
+    datasets = sorted(runs["dataset"].unique(), key=str) if "dataset" in runs else ["all"]
+    values = sorted(runs[split].unique(), key=str)
     figure = Figure(figsize=(2.2 + 1.6 * len(datasets) * len(values), 3.8), layout="constrained")
     axis = figure.subplots()
     width = 0.8 / len(values)
     for v, value in enumerate(values):
         for d, dataset in enumerate(datasets):
-            rows = done[done[split] == value]
-            if "dataset" in done:
+            rows = runs[runs[split] == value]
+            if "dataset" in runs:
                 rows = rows[rows["dataset"] == dataset]
-            points = rows[metric].to_numpy(dtype=float)
+            healthy, collapsed = (part[metric].to_numpy(dtype=float) for part in split_collapsed(rows))
             position = d + (v - (len(values) - 1) / 2) * width
-            if len(points) > 1:
-                body = axis.violinplot(points, [position], widths=width * 0.9, showmedians=True)
+            if len(healthy) > 1:
+                body = axis.violinplot(healthy, [position], widths=width * 0.9, showmedians=True)
                 for part in body["bodies"]:
                     part.set(facecolor=f"C{v}", alpha=0.4)
-            axis.scatter(np.full(len(points), position), points, s=10, color=f"C{v}", zorder=3)
+            axis.scatter(np.full(len(healthy), position), healthy, s=10, color=f"C{v}", zorder=3)
+            mark_collapsed(axis, np.full(len(collapsed), position), collapsed)
         axis.plot([], [], color=f"C{v}", lw=6, alpha=0.5, label=f"{split}={value}")
+    legend_collapsed(axis, runs)
     axis.set_xticks(range(len(datasets)), [str(d) for d in datasets])
     axis.set_ylabel(metric)
     axis.legend(fontsize=8)

@@ -1,12 +1,16 @@
 """One tidy table of a sweep's runs, from its run dirs or from a wandb project.
 
-A row per run. Columns: ``run``, ``sweep``, ``status``, ``error``, ``steps``, ``seed``, ``path``;
-the option of each config group (``loss``, ``framework``, ``dataset``, ...); every override key
-(``dataset.grid_spacing``, ``framework.beta``, ...) and a few settings worth plotting against
-(``SETTINGS``); then the numbers: ``final/<score>`` (the final reference evaluation),
-``max/<score>`` (the maximum of the periodic evaluations over training, what the paper plotted)
-and ``loss/<name>`` (the last running means of the training losses). The same names come out of
-``load_sweep`` and ``load_wandb``, so analysis code does not care where a sweep ran.
+A row per run. Columns: ``run``, ``sweep``, ``status``, ``error``, ``steps``, ``seed``, ``path``,
+``log`` and ``collapsed`` (the run health check: the reconstructions were no better than the loss's
+best constant image; ``None`` where the run has no check); the option of each config group (``loss``,
+``framework``, ``dataset``, ...); every override key (``dataset.grid_spacing``, ``framework.beta``,
+...), a few settings worth plotting against (``SETTINGS``) and ``recon_scale`` (the weight the
+reconstruction term trained with, measured on the data for ``match_scale`` losses); then the
+numbers: ``final/<score>`` (the final reference evaluation), ``max/<score>`` (the maximum of the
+periodic evaluations over training, what the paper plotted), ``loss/<name>`` (the last running means
+of the training losses) and ``health/ratio`` (reconstruction error over the constant image's). The
+same names come out of ``load_sweep`` and ``load_wandb``, so analysis code does not care where a
+sweep ran. Means over seeds (``aggregate``) leave collapsed runs out and count them.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ SETTINGS = (
     "datamodule.batch_size",
     "trainer.max_steps",
 )
-SCORE_PREFIXES = ("final/", "max/", "loss/")
-RUN_COLUMNS = ("run", "sweep", "status", "error", "steps", "seed", "path", "log")
+SCORE_PREFIXES = ("final/", "max/", "loss/", "health/")
+RUN_COLUMNS = ("run", "sweep", "status", "error", "steps", "seed", "path", "log", "collapsed")
 
 
 def _select(config: Any, dotted: str) -> Any:
@@ -66,6 +70,9 @@ def score_columns(summary: dict[str, Any]) -> dict[str, float]:
     columns.update({f"max/{key}": value for key, value in (scores.get("periodic_max") or {}).items()})
     losses = summary.get("final") or {}
     columns.update({f"loss/{key.removeprefix('train/')}": value for key, value in losses.items()})
+    ratio = (summary.get("health") or {}).get("ratio")
+    if ratio is not None:
+        columns["health/ratio"] = ratio
     return columns
 
 
@@ -81,8 +88,12 @@ def _row(
         "seed": summary.get("seed", settings.get("seed")),
         "path": path,
         "log": (summary.get("scheduler") or {}).get("log"),
+        "collapsed": (summary.get("health") or {}).get("collapsed"),
     }
     row.update(choices)
+    scale = (summary.get("hyperparameters") or {}).get("recon_scale")
+    if scale is not None:
+        row["recon_scale"] = scale
     row.update({key: value for key, value in settings.items() if key != "seed" and value is not None})
     row.update(override_columns(overrides))
     row.update(score_columns(summary))
@@ -176,6 +187,8 @@ def _wandb_summary(run: Any) -> dict[str, Any]:
         "seed": flat.get("seed"),
         "final": {f"train/{key}": value for key, value in section("final_losses/train/").items()},
         "disentanglement": {"final": section("final_metrics/"), "periodic_max": section("periodic_max/")},
+        "health": section("health/"),
+        "hyperparameters": (run.config.get("derived") or {}),
     }
 
 
@@ -217,21 +230,44 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
     return [column for column in frame.columns if column.startswith(SCORE_PREFIXES)]
 
 
+#: Columns measured from the settings rather than set: never an axis of the sweep.
+DERIVED_COLUMNS = ("recon_scale",)
+
+
 def swept_columns(frame: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
-    """Settings that take more than one value across the runs (the sweep's axes), seed excluded."""
-    candidates = [c for c in frame.columns if c not in RUN_COLUMNS and c not in metric_columns(frame)]
+    """Settings that take more than one value across the runs (the sweep's axes), seed and the
+    derived columns excluded."""
+    candidates = [
+        c
+        for c in frame.columns
+        if c not in RUN_COLUMNS and c not in DERIVED_COLUMNS and c not in metric_columns(frame)
+    ]
     return [c for c in candidates if c not in exclude and frame[c].astype(str).nunique() > 1]
 
 
+def collapsed_runs(frame: pd.DataFrame) -> pd.Series:
+    """Which rows the health check flagged collapsed (runs without a check are not)."""
+    return frame["collapsed"].eq(True) if "collapsed" in frame else pd.Series(False, index=frame.index)
+
+
 def aggregate(frame: pd.DataFrame, by: Sequence[str] | None = None, metrics: Sequence[str] | None = None):
-    """Mean, std (ddof 1) and count of each metric over seeds, per combination of ``by``
-    (default: the swept settings). Only completed runs count."""
+    """Mean, std (ddof 1) and count of each metric over seeds, per combination of ``by`` (default:
+    the swept settings), over the completed runs that did not collapse; ``completed`` and
+    ``collapsed`` count each combination's completed runs and those left out as collapsed."""
     by = list(swept_columns(frame) if by is None else by)
     metrics = list(metric_columns(frame) if metrics is None else metrics)
-    done = frame[frame["status"] == "completed"]
+    done = frame[frame["status"] == "completed"].assign(
+        completed=1, collapsed=lambda rows: collapsed_runs(rows).astype(int)
+    )
+    kept = done[done["collapsed"] == 0]
     if not by:
-        stats = done[metrics].agg(["mean", "std", "count"])
-        return pd.DataFrame([{f"{m} {s}": stats.loc[s, m] for m in metrics for s in stats.index}])
-    table = done.groupby(by, dropna=False)[metrics].agg(["mean", "std", "count"])
+        stats = kept[metrics].agg(["mean", "std", "count"])
+        row = {f"{m} {s}": stats.loc[s, m] for m in metrics for s in stats.index}
+        return pd.DataFrame([{**row, "completed": len(done), "collapsed": int(done["collapsed"].sum())}])
+    counts = done.groupby(by, dropna=False)[["completed", "collapsed"]].sum()
+    table = kept.groupby(by, dropna=False)[metrics].agg(["mean", "std", "count"])
     table.columns = [f"{metric} {stat}" for metric, stat in table.columns]
+    table = counts.join(table, how="left")
+    count_columns = [f"{metric} count" for metric in metrics]
+    table[count_columns] = table[count_columns].fillna(0).astype(int)
     return table.reset_index()

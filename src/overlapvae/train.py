@@ -26,6 +26,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.build import build_model, config_dir, make
+from overlapvae.callbacks import ReconstructionHealth
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
@@ -108,12 +109,19 @@ def _final_losses(run: TrainingRun) -> dict[str, float]:
     return final
 
 
-def _disentanglement(run: TrainingRun) -> dict[str, Any]:
-    """The metrics callback's record (final and max-over-training scores), if it ran."""
-    for callback in run.trainer.callbacks:
-        if isinstance(callback, DisentanglementMetrics):
-            return {"disentanglement": callback.summary()}
-    return {}
+#: The callbacks whose records go into ``metrics.json``, under these keys.
+RECORDED_CALLBACKS = {"disentanglement": DisentanglementMetrics, "health": ReconstructionHealth}
+
+
+def _callback_records(run: TrainingRun) -> dict[str, Any]:
+    """The records of the metrics callback (final and max-over-training scores) and of the health
+    check (collapsed or not), where they ran."""
+    records = {}
+    for key, kind in RECORDED_CALLBACKS.items():
+        for callback in run.trainer.callbacks:
+            if isinstance(callback, kind):
+                records[key] = callback.summary()
+    return records
 
 
 def _job_resources() -> dict[str, Any] | None:
@@ -155,7 +163,7 @@ def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
         "final": _final_losses(run),
         "hyperparameters": dict(run.framework.hparams),
         "wandb": [str(path) for path in offline_wandb_dirs(run.trainer.loggers)],
-        **_disentanglement(run),
+        **_callback_records(run),
     }
 
 
@@ -180,7 +188,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     try:
         run = build(cfg)
         run.trainer.callbacks.append(stop_on_signal)
-        prepare_wandb(run.trainer.loggers, cfg, _overrides(), _choices())
+        prepare_wandb(run.trainer.loggers, cfg, _overrides(), _choices(), dict(run.framework.hparams))
         run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
         status = "completed"
     except StoppedBySignalError as signalled:

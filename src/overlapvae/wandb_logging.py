@@ -13,15 +13,26 @@ from omegaconf import DictConfig, OmegaConf
 
 #: The run summary keeps the maximum over training of every periodic score (the paper's plots).
 MAXIMISED_METRICS = "periodic/*"
+#: The health check's values copied into the run summary (``health/<key>``).
+HEALTH_SUMMARY = ("collapsed", "ratio", "error", "constant_error")
 
 
-def prepare_wandb(loggers: Sequence[Logger], cfg: DictConfig, overrides: list[str], choices: dict) -> None:
-    """Record the composed config, the override list and the group choices with every logger, and
-    tell wandb to summarise periodic scores by their maximum."""
+def prepare_wandb(
+    loggers: Sequence[Logger],
+    cfg: DictConfig,
+    overrides: list[str],
+    choices: dict,
+    derived: dict[str, Any] | None = None,
+) -> None:
+    """Record the composed config, the override list, the group choices and the values derived from
+    them at build time (``derived``: the framework's hyperparameters, e.g. the reconstruction term's
+    scale measured on the data) with every logger, and tell wandb to summarise periodic scores by
+    their maximum."""
     hyperparameters = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "overrides": overrides,
         "choices": choices,
+        "derived": derived or {},
     }
     for logger in loggers:
         logger.log_hyperparams(hyperparameters)
@@ -49,8 +60,9 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
 
 def finish_wandb(summary: dict[str, Any] | None = None) -> None:
     """Close any wandb run, first copying the run's outcome into its summary: ``status``, ``steps``,
-    ``error``, the final scores and the maximum over training of each periodic score
-    (``periodic_max/...``). A process that never imported wandb has nothing to close."""
+    ``error``, the final scores, the maximum over training of each periodic score
+    (``periodic_max/...``) and the health check (``health/collapsed``, ``health/ratio``). A process
+    that never imported wandb has nothing to close."""
     wandb = sys.modules.get("wandb")
     if wandb is None or wandb.run is None:
         return
@@ -60,6 +72,8 @@ def finish_wandb(summary: dict[str, Any] | None = None) -> None:
         record.update(_flatten("final_metrics", scores.get("final") or {}))
         record.update(_flatten("periodic_max", scores.get("periodic_max") or {}))
         record.update(_flatten("final_losses", summary.get("final") or {}))
+        health = summary.get("health") or {}
+        record.update(_flatten("health", {key: health.get(key) for key in HEALTH_SUMMARY}))
         wandb.run.summary.update(record)
     failed = summary is not None and summary.get("status") != "completed"
     wandb.finish(exit_code=1 if failed else 0)

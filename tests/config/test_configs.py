@@ -72,6 +72,32 @@ def test_every_option_composes_instantiates_and_trains_a_step(train_config, grou
     assert all(torch.isfinite(p).all() for p in run.framework.parameters())
 
 
+@pytest.mark.parametrize("framework", options("framework"))
+@pytest.mark.parametrize("loss", ["l1_matched", "mse_calibrated", "l1_calibrated"])
+def test_matched_and_calibrated_losses_train_a_step_under_every_framework(train_config, framework, loss):
+    run = build(train_config(f"framework={framework}", f"loss={loss}", "trainer.max_steps=1"))
+    run.trainer.fit(run.framework, datamodule=run.datamodule)
+    assert run.trainer.global_step == 1
+    assert all(torch.isfinite(p).all() for p in run.framework.parameters())
+    hyperparameters = run.framework.hparams
+    assert hyperparameters["recon_scale"] == pytest.approx(
+        math.sqrt(65) if loss == "l1_matched" else 1.0, rel=1e-5
+    )
+    assert hyperparameters["recon_scale_matched"] == (loss == "l1_matched")
+    smoothed = loss != "mse_calibrated"  # L1's kink is smoothed over the first steps, from the data's range
+    assert hyperparameters["recon_smoothing_steps"] == (10 if smoothed else 0)
+    assert hyperparameters["recon_smoothing_start"] == (
+        pytest.approx(math.sqrt(65), rel=1e-5) if smoothed else 0.0
+    )
+
+
+def test_the_measured_scale_is_cached_in_the_cache_dir(train_config, tmp_path):
+    cache = tmp_path / "cache"
+    build(train_config("loss=l1_matched", f"paths.cache_dir={cache}"))
+    assert len(list((cache / "matched_scale").glob("*.pt"))) == 1
+    assert len(list((cache / "constant_baseline").glob("*.pt"))) == 1  # the smoothing's range
+
+
 def test_default_composition_is_the_papers_setup(train_config):
     cfg = train_config(fast=False)
     assert cfg.seed == 0
@@ -174,6 +200,7 @@ def test_every_launcher_composes_and_its_plugin_is_installed():
     [
         ("overlap_vs_loss", 54, {"loss", "dataset.grid_spacing", "framework", "seed"}),
         ("overlap_vs_loss_demo", 4, {"loss", "dataset.grid_spacing", "framework", "seed"}),
+        ("l1_vs_mse", 30, {"loss", "dataset.grid_spacing", "seed"}),
         ("paper_spacing", 160, {"dataset.grid_spacing", "framework", "framework.beta", "seed"}),
         ("paper_datasets", 160, {"dataset", "framework", "framework.beta", "model.latent_size", "seed"}),
         ("paper_boxblur", 40, {"loss", "framework", "framework.beta", "seed"}),

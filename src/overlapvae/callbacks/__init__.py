@@ -1,8 +1,10 @@
-"""Training callbacks: checkpoints, the non-finite loss guard, images, model distances, model acceleration."""
+"""Training callbacks: checkpoints, the non-finite loss guard, the run health check, images, model
+distances, model acceleration."""
 
 from overlapvae.callbacks.acceleration import ModelAcceleration
 from overlapvae.callbacks.checkpoint import LastCheckpoint
 from overlapvae.callbacks.distances import ModelDistanceFigures
+from overlapvae.callbacks.health import ReconstructionHealth
 from overlapvae.callbacks.images import ReconstructionImages
 from overlapvae.callbacks.nonfinite import NonFiniteLossError, NonFiniteLossGuard
 
@@ -12,5 +14,6 @@ __all__ = [
     "ModelDistanceFigures",
     "NonFiniteLossError",
     "NonFiniteLossGuard",
+    "ReconstructionHealth",
     "ReconstructionImages",
 ]

@@ -54,7 +54,15 @@ class AutoEncoder(L.LightningModule):
 
     def derived_hyperparameters(self) -> dict[str, Any]:
         """Values computed from the arguments, saved and logged with the hyperparameters."""
-        return {"latent_size": self.latent_size, "recon_reduction": self.recon_loss.reduction}
+        loss = self.recon_loss
+        return {
+            "latent_size": self.latent_size,
+            "recon_reduction": loss.reduction,
+            "recon_scale": loss.effective_scale,
+            "recon_scale_matched": loss.match_scale,
+            "recon_smoothing_steps": loss.smoothing_steps if loss.smooths_its_start else 0,
+            "recon_smoothing_start": loss.smoothing_start,
+        }
 
     @property
     def latent_size(self) -> int:
@@ -71,6 +79,12 @@ class AutoEncoder(L.LightningModule):
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decode(self.encode(x))
 
+    def reconstruction_errors(self, x: Tensor) -> Tensor:
+        """Per-image errors ``[B]`` of reconstructing ``x`` from its representation (a VAE's
+        posterior mean) under the training loss, without its scale (``sample_errors``)."""
+        x = x.contiguous(memory_format=self.input_memory_format)
+        return self.recon_loss.sample_errors(self.model.decode(self.encode(x)), x)
+
     def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
         recon = self.recon_loss(self.model.decode(self.encode(x)), x)
         return {"recon": recon, "loss": recon}
@@ -86,6 +100,7 @@ class AutoEncoder(L.LightningModule):
             images = flat.unflatten(0, images.shape[:2])
         else:
             images = images.contiguous(memory_format=self.input_memory_format)
+        self.recon_loss.smoothing = self.recon_loss.smoothing_at(self.global_step)
         terms = self.loss_terms(images)
         detached = {name: value.detach() for name, value in terms.items()}
         for name, value in detached.items():
