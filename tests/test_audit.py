@@ -58,16 +58,39 @@ def test_the_audit_writes_figure_json_csv_and_verdict(tmp_path, dataset, factors
     assert set(record["matrices"][factors[0]]) == {"ground_truth", "mse", "l1"}
     with (tmp_path / "audit.csv").open() as file:
         rows = list(csv.DictReader(file))
-    assert [(r["loss"], r["factor"]) for r in rows] == [
+    single, compared = [r for r in rows if not r["compared_with"]], [r for r in rows if r["compared_with"]]
+    assert [(r["loss"], r["factor"]) for r in single] == [
         (loss, factor) for loss in ("mse", "l1") for factor in [*factors, "random"]
     ]
+    assert [(r["loss"], r["compared_with"], r["factor"]) for r in compared] == [
+        ("mse", "l1", factor) for factor in [*factors, "random"]
+    ]
     verdict = (tmp_path / "verdict.txt").read_text()
-    assert verdict.splitlines()[0] == "[mse]" and verdict in result.stdout
+    assert verdict.splitlines()[0] == "[mse]" and verdict in result.stdout and "[mse vs l1]" in verdict
+    assert record["loss_scales"] == {"mse": 1.0, "l1": 1.0}
     if dataset == "xysquares":  # spacing 8: every factor constant, correlations undefined
-        assert all(r["verdict"] == "constant" and r["rank_correlation"] == "undefined" for r in rows[:6])
+        assert all(r["verdict"] == "constant" and r["rank_correlation"] == "undefined" for r in single[:6])
         assert record["overlap_1d"]["mean_overlap"] == 1.0
+        # binary images: L1 and MSE order every pair alike, on the same scale in [0, 1]
+        assert {(r["rank_correlation"], r["verdict"]) for r in compared} == {("1.0", "same order")}
+        assert float(compared[-1]["scale_ratio"]) == pytest.approx(1.0)
+        assert record["comparisons"][0]["same_order"] and "order every pair alike" in verdict
     else:
-        assert record["overlap_1d"] is None and all(r["verdict"] for r in rows if r["factor"] != "random")
+        assert record["overlap_1d"] is None and all(r["verdict"] for r in single if r["factor"] != "random")
+        assert not record["comparisons"][0]["same_order"] and "order pairs differently" in verdict
+
+
+def test_matched_and_calibrated_losses_are_audited_on_the_training_scale(tmp_path):
+    losses = "losses=[mse,l1_matched,mse_calibrated,l1_calibrated]"
+    succeed(
+        "overlapvae-audit", losses, "standardise=true", "factors=[x_R]", f"hydra.run.dir={tmp_path}", *SMALL
+    )
+    record = json.loads((tmp_path / "audit.json").read_text())
+    assert record["loss_scales"]["l1_matched"] == pytest.approx(65**0.5, rel=1e-5)
+    assert record["loss_scales"]["mse_calibrated"] == 1.0
+    comparisons = {(c["loss"], c["other"]): c for c in record["comparisons"]}
+    assert len(comparisons) == 6 and all(c["same_order"] for c in comparisons.values())
+    assert comparisons["mse", "l1_matched"]["scale_ratio"] == pytest.approx(65**0.5, rel=1e-5)
 
 
 def test_model_distances_of_a_twenty_step_checkpoint(tmp_path):

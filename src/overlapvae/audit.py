@@ -2,7 +2,8 @@
 
 For ``dataset`` and each loss option named in ``losses`` it writes into the run dir:
 ``traversal_matrices.{png,pdf}`` (the paper's Figs. 3/8), ``audit.json`` and ``audit.csv`` (factor
-importance, correlations, triplet agreement, verdicts) and ``verdict.txt``. Given
+importance, correlations, triplet agreement, verdicts, every pair of losses compared over the same
+pairs, each loss's training scale on this data) and ``verdict.txt``. Given
 ``checkpoint=<run dir or .ckpt>`` it also draws the distances of that trained model
 (``model_distances.{png,pdf}``, Figs. 4/10). Under ``--multirun`` a summary of the sweep (Fig. 8 and
 correlation against the swept value) is written into the sweep dir when all jobs are done.
@@ -25,10 +26,10 @@ from hydra.errors import MissingConfigException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from overlapvae.analysis import DataAudit, VerdictThresholds, audit_data, model_distance_matrices
+from overlapvae.analysis import RANDOM, DataAudit, VerdictThresholds, audit_data, model_distance_matrices
 from overlapvae.analysis.figures import model_distance_figure, save_figure, traversal_matrix_figure
 from overlapvae.analysis.sweep import summarise_sweep
-from overlapvae.build import build_model, config_dir, make
+from overlapvae.build import build_model, config_dir, fit_loss_to_data, make
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthData
 from overlapvae.evaluate import locate, resolve_device
@@ -40,6 +41,7 @@ register_schemas()
 
 CSV_COLUMNS = (
     "loss",
+    "compared_with",
     "factor",
     "size",
     "mean",
@@ -49,6 +51,7 @@ CSV_COLUMNS = (
     "linear_correlation",
     "triplet_agreement",
     "verdict",
+    "scale_ratio",
 )
 
 
@@ -94,16 +97,32 @@ def _cell(value: Any) -> Any:
 
 
 def audit_csv(audit: DataAudit) -> bytes:
+    """A row per loss and factor (and ``random``); then a row per pair of losses and factor, with
+    ``compared_with`` the other loss, ``rank_correlation`` how alike the two order those pairs and,
+    on the ``random`` row, ``scale_ratio`` (mean distance under ``loss`` over that under the other)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     for report in audit.reports:
-        row = {column: getattr(report, column) for column in CSV_COLUMNS}
+        row = {column: getattr(report, column) for column in CSV_COLUMNS if hasattr(report, column)}
         for column in ("rank_correlation", "linear_correlation", "triplet_agreement"):
             row[column] = _cell(row[column])
         row["size"] = "" if row["size"] is None else row["size"]
         row["verdict"] = row["verdict"] or ""
         writer.writerow(row)
+    for comparison in audit.comparisons:
+        verdict = "same order" if comparison.same_order else "different order"
+        common = {"loss": comparison.loss, "compared_with": comparison.other, "verdict": verdict}
+        for factor, rho in comparison.factors.items():
+            writer.writerow({**common, "factor": factor, "rank_correlation": _cell(rho)})
+        writer.writerow(
+            {
+                **common,
+                "factor": RANDOM,
+                "rank_correlation": _cell(comparison.overall),
+                "scale_ratio": _cell(comparison.scale_ratio),
+            }
+        )
     return buffer.getvalue().encode()
 
 
@@ -182,6 +201,8 @@ def audit(cfg: DictConfig) -> DataAudit:
     losses = load_losses(list(cfg.losses), cfg.standardise, cfg.kernel_file)
     model = load_trained_model(cfg, device) if cfg.checkpoint is not None else None
     data, dataset_config = (model.data, model.dataset_config) if model else (make(cfg.dataset), cfg.dataset)
+    for loss in losses.values():
+        fit_loss_to_data(loss, data, cfg.standardise, cfg.paths.get("cache_dir"))
     result = audit_data(
         data,
         losses,
@@ -207,6 +228,7 @@ def audit(cfg: DictConfig) -> DataAudit:
             "dataset": OmegaConf.to_container(dataset_config, resolve=True),
             "overrides": overrides,
             "device": str(device),
+            "loss_scales": {name: loss.effective_scale for name, loss in losses.items()},
         },
     )
     atomic_write_bytes(output_dir / "audit.csv", audit_csv(result))

@@ -4,7 +4,8 @@ For every varying factor: the averaged traversal matrices D(i) (§3.2), the fact
 Table A1 (§3.4), the rank and linear correlation of d_pcv with d_gt over the same within-traversal
 pairs, the triplet agreement within traversals (§3.6), and a verdict (:mod:`.verdict`). A
 ``random`` row per loss gives the same statistics over pairs and triplets of random observations.
-Each component draws from its own seeded stream, so adding a loss or a factor changes nothing else.
+Every pair of losses is compared over the same pairs (:mod:`.loss_comparison`). Each component
+draws from its own seeded stream, so adding a loss or a factor changes nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from overlapvae.analysis.correlation import (
     traversal_triplet_agreement,
 )
 from overlapvae.analysis.importance import PairDistances, pair_distances, random_pairs, within_traversal_pairs
+from overlapvae.analysis.loss_comparison import LossComparison, compare_losses
 from overlapvae.analysis.overlap import interval_overlap
 from overlapvae.analysis.traversals import traversal_distances, varying_factors
 from overlapvae.analysis.verdict import VerdictThresholds, classify, coefficient_of_variation, explain
@@ -62,6 +64,7 @@ class DataAudit:
     settings: dict[str, Any]
     skipped_factors: dict[str, str] = field(default_factory=dict)
     overlap_1d: dict[str, float] | None = None
+    comparisons: list[LossComparison] = field(default_factory=list)
 
     def report(self, loss: str, factor: str) -> FactorReport:
         for report in self.reports:
@@ -74,6 +77,8 @@ class DataAudit:
         for loss in self.losses:
             lines.append(f"[{loss}]")
             lines += [f"  {r.explanation}" for r in self.reports if r.loss == loss and r.explanation]
+        for comparison in self.comparisons:
+            lines += [f"[{comparison.loss} vs {comparison.other}]", f"  {comparison.verdict}"]
         lines += [f"skipped {name}: {reason}" for name, reason in self.skipped_factors.items()]
         return lines
 
@@ -89,6 +94,7 @@ class DataAudit:
             "settings": self.settings,
             "skipped_factors": self.skipped_factors,
             "overlap_1d": self.overlap_1d,
+            "comparisons": [{**asdict(c), "same_order": c.same_order} for c in self.comparisons],
             "verdict": self.verdict_lines(),
         }
 
@@ -167,6 +173,7 @@ def audit_data(
     indices = varying_factors(data, factors)
     reports: list[FactorReport] = []
     matrices: dict[str, dict[str, np.ndarray]] = {}
+    along_factors: dict[str, PairDistances] = {}
     for index in indices:
         name = data.factor_names[index]
         traversals = traversal_distances(
@@ -179,6 +186,7 @@ def audit_data(
             *within_traversal_pairs(data, index, num_pairs, _generator(seed, device, "pairs", name)),
             standardise,
         )
+        along_factors[name] = pairs
         ground_truth = traversals.per_traversal(traversals.ground_truth)
         for loss in losses:
             triplets = traversal_triplet_agreement(
@@ -204,6 +212,10 @@ def audit_data(
     reports += [_report(loss, RANDOM, None, baseline, random_triplets[loss]) for loss in losses]
     order = list(losses)
     reports.sort(key=lambda report: order.index(report.loss))
+    correlations = {
+        loss: {r.factor: r.rank_correlation for r in reports if r.loss == loss and r.factor != RANDOM}
+        for loss in order
+    }
     return DataAudit(
         factor_names=[data.factor_names[index] for index in indices],
         losses=list(losses),
@@ -224,4 +236,5 @@ def audit_data(
             if i not in indices and data.factor_sizes[i] < 2
         },
         overlap_1d=xysquares_overlap(data),
+        comparisons=compare_losses(order, baseline, along_factors, correlations),
     )
