@@ -73,7 +73,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-BENCHMARKS ?= data_throughput array_throughput train_speed metrics distances kernel_loss
+BENCHMARKS ?= data_throughput array_throughput train_speed metrics distances kernel_loss loss_calibration
 benchmark: install
 	for script in $(BENCHMARKS); do $(BIN)/python benchmarks/$$script.py || exit 1; done
 

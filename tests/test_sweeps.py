@@ -69,7 +69,7 @@ def summaries(root: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def demo_sweep(tmp_path_factory):
-    """The demo's 2x2 grid (loss {mse, l1} x spacing {1, 8}) with the basic launcher."""
+    """The demo's 2x2 grid (loss {mse, l1_matched} x spacing {1, 8}) with the basic launcher."""
     root = tmp_path_factory.mktemp("basic")
     result = sweep(root, "callbacks.metrics.every_n_steps=20")
     return root, result
@@ -80,7 +80,9 @@ def test_a_2x2_sweep_writes_one_complete_run_per_job_in_hashed_dirs(demo_sweep):
     runs = summaries(root)
     assert len(runs) == 4
     grid = {(run["choices"]["loss"], run["hyperparameters"]["beta"]) for run in runs.values()}
-    assert grid == {("mse", 0.001), ("l1", 0.001)}
+    assert grid == {("mse", 0.001), ("l1_matched", 0.001)}
+    scales = {run["choices"]["loss"]: run["hyperparameters"]["recon_scale"] for run in runs.values()}
+    assert scales == {"mse": 1.0, "l1_matched": pytest.approx(65**0.5, rel=1e-5)}  # on MSE's scale
     spacings = {
         (run["choices"]["loss"], next(o for o in run["overrides"] if o.startswith("dataset.grid_spacing=")))
         for run in runs.values()
@@ -88,6 +90,8 @@ def test_a_2x2_sweep_writes_one_complete_run_per_job_in_hashed_dirs(demo_sweep):
     assert len(spacings) == 4
     for name, run in runs.items():
         assert run["status"] == "completed" and run["steps"] == 20 and run["sweep"] == SWEEP
+        health = run["health"]  # 20 steps of batch 16 learn nothing: every run is flagged
+        assert health["collapsed"] is True and health["ratio"] > 0.9 and len(health["history"]) == 2
         hydra_job = (sweep_dir(root) / name / ".hydra" / "hydra.yaml").read_text()
         dirname = next(line for line in hydra_job.splitlines() if "override_dirname:" in line)
         assert name == run_key(dirname.split("override_dirname:", 1)[1].strip(), 0)
@@ -102,7 +106,7 @@ def test_each_job_is_its_own_offline_wandb_run_with_metrics_images_and_config(de
         logged = offline_run(directory)
         assert logged["group"] == SWEEP and logged["job_type"] == "train"
         assert "overlap_vs_loss" in logged["tags"]
-        assert {"config", "overrides", "choices"} <= logged["config_keys"]
+        assert {"config", "overrides", "choices", "derived"} <= logged["config_keys"]
         assert {"train/loss", "periodic/mig.discrete_mig", "final/mig.discrete_mig"} <= logged["history_keys"]
         assert {"train/reconstructions/_type", "train/distances/_type"} <= logged["history_keys"]
         summary = logged["summary"]
@@ -110,6 +114,9 @@ def test_each_job_is_its_own_offline_wandb_run_with_metrics_images_and_config(de
         final = run["disentanglement"]["final"]["mig.discrete_mig"]
         assert summary["final_metrics/mig.discrete_mig"] == pytest.approx(final)
         assert "periodic_max/dci.disentanglement" in summary
+        assert summary["health/collapsed"] is True
+        assert summary["health/ratio"] == pytest.approx(run["health"]["ratio"])
+        assert {"health/ratio", "health/error"} <= logged["history_keys"]
     assert "wandb sync" in result.stdout
 
 
@@ -138,19 +145,25 @@ def test_the_loader_and_overlapvae_collect_read_the_sweep(demo_sweep, capsys):
         frame
     )
     assert sorted(zip(frame["loss"], frame["dataset.grid_spacing"], strict=True)) == [
-        ("l1", 1),
-        ("l1", 8),
+        ("l1_matched", 1),
+        ("l1_matched", 8),
         ("mse", 1),
         ("mse", 8),
     ]
     assert set(frame["model.latent_size"]) == {9} and set(frame["steps"]) == {20}
+    assert set(frame["collapsed"]) == {True} and (frame["health/ratio"] > 0.9).all()
     table = aggregate(frame, metrics=["final/mig.discrete_mig"])
-    assert list(table.columns[:2]) == ["loss", "dataset.grid_spacing"] and set(
-        table["final/mig.discrete_mig count"]
-    ) == {1}
+    assert list(table.columns[:2]) == ["loss", "dataset.grid_spacing"]
+    assert set(table["completed"]) == {1} and set(table["collapsed"]) == {1}  # counted, left out:
+    assert (
+        set(table["final/mig.discrete_mig count"]) == {0}
+        and table["final/mig.discrete_mig mean"].isna().all()
+    )
     collect_main([str(sweep_dir(root))])
     printed = capsys.readouterr().out
-    assert "4 of 4 runs completed." in printed
+    assert "4 of 4 runs completed; 4 collapsed, left out of the means." in printed
+    assert "| l1_matched | 1 | – | – | – | – | 1 of 1 collapsed |" in printed
+    assert "## Collapsed runs (left out of the means)" in printed
     written = {p.name for p in sweep_dir(root).iterdir()}
     assert {
         "results.csv",
@@ -289,6 +302,6 @@ def test_the_readme_main_job_at_the_test_scale(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "4 of 4 runs completed." in result.stdout
+    assert "4 of 4 runs completed; 4 collapsed" in result.stdout  # 20 steps learn nothing
     assert f"markdown: {sweep_dir(tmp_path)}/results.md" in result.stdout.replace("/./", "/")
     assert (sweep_dir(tmp_path) / "compare_final_mig.discrete_mig.png").exists()
