@@ -73,6 +73,8 @@ def test_the_margin_decides_how_much_better_than_the_constant_a_run_must_be():
     assert not ReconstructionHealth(margin=0.0).is_collapsed(1.0)
     with pytest.raises(ValueError, match=r"margin=1.0 is invalid"):
         ReconstructionHealth(margin=1.0)
+    with pytest.raises(ValueError, match=r"every_n_steps=0, num_images=64 is invalid"):
+        ReconstructionHealth(every_n_steps=0, num_images=64)
     assert ReconstructionHealth().summary()["collapsed"] is None  # no check yet
 
 

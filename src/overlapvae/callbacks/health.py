@@ -41,7 +41,9 @@ class ReconstructionHealth(Callback):
         cache_dir: str | Path | None = None,
     ) -> None:
         if min(every_n_steps, num_images) < 1:
-            raise ValueError("every_n_steps and num_images must each be >= 1")
+            raise ValueError(
+                f"every_n_steps={every_n_steps}, num_images={num_images} is invalid: choose integers >= 1"
+            )
         if not 0.0 <= margin < 1.0:
             raise ValueError(f"margin={margin} is invalid: choose a fraction in [0, 1), e.g. 0.1")
         self.every_n_steps = every_n_steps
