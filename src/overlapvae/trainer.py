@@ -11,6 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger
 
 from overlapvae.callbacks.acceleration import ModelAcceleration
+from overlapvae.utils.validation import check_choice
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
@@ -29,10 +30,7 @@ def make_trainer(
     ``matmul_precision`` sets ``torch.set_float32_matmul_precision`` (``high`` allows TF32 on
     GPUs). Every other keyword goes to ``lightning.Trainer`` unchanged.
     """
-    if matmul_precision not in MATMUL_PRECISIONS:
-        raise ValueError(
-            f"matmul_precision={matmul_precision!r} is invalid: choose one of {', '.join(MATMUL_PRECISIONS)}"
-        )
+    check_choice("matmul_precision", matmul_precision, MATMUL_PRECISIONS)
     torch.set_float32_matmul_precision(matmul_precision)
     acceleration = ModelAcceleration(memory_format=memory_format, compile=compile)
     return L.Trainer(callbacks=[acceleration, *callbacks], logger=logger, **trainer_kwargs)

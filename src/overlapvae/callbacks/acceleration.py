@@ -6,6 +6,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from overlapvae.utils.validation import check_choice
+
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
@@ -18,10 +20,7 @@ class ModelAcceleration(Callback):
     """
 
     def __init__(self, memory_format: str = "contiguous", compile: bool = False) -> None:
-        if memory_format not in MEMORY_FORMATS:
-            raise ValueError(
-                f"memory_format={memory_format!r} is invalid: choose one of {', '.join(MEMORY_FORMATS)}"
-            )
+        check_choice("memory_format", memory_format, MEMORY_FORMATS)
         self.memory_format = memory_format
         self.compile = compile
 

@@ -22,6 +22,7 @@ from overlapvae.data.array import ArrayData, check_storage
 from overlapvae.data.converted import Filler, build_converted, load_converted, read_metadata, stale_reason
 from overlapvae.data.grid import check_complete, factor_grid
 from overlapvae.data.standard.images import to_channels_first
+from overlapvae.utils.validation import check_choice
 
 LAYOUTS = ("NHWC", "NCHW")
 IMAGE_COLUMN = "image"
@@ -47,8 +48,7 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 
 
 def _channels_first(images: np.ndarray, layout: str, source: str) -> np.ndarray:
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r} is invalid: choose one of {', '.join(LAYOUTS)}")
+    check_choice("layout", layout, LAYOUTS)
     if images.dtype != np.uint8:
         raise ValueError(f"{source}: images must be uint8 (0–255), got {images.dtype}")
     if images.ndim not in (3, 4):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from overlapvae.losses.reconstruction import L1Loss, MSELoss, ReconstructionLoss
+from overlapvae.utils.validation import check_choice
 
 #: The likelihood behind each base loss and the factor of its log-scale term (½ log σ², log b).
 CALIBRATED_BASES: dict[str, tuple[type[ReconstructionLoss], float]] = {
@@ -40,8 +41,7 @@ class CalibratedLoss(ReconstructionLoss):
         smoothing_steps: int = 500,
     ) -> None:
         super().__init__(reduction, scale, match_scale, smoothing_steps)
-        if base not in CALIBRATED_BASES:
-            raise ValueError(f"base={base!r} is invalid: choose one of {', '.join(CALIBRATED_BASES)}")
+        check_choice("base", base, CALIBRATED_BASES)
         if not min_error > 0:
             raise ValueError(f"min_error={min_error} is invalid: choose a positive number, e.g. 1e-6")
         base_class, self.coefficient = CALIBRATED_BASES[base]

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
+from overlapvae.utils.validation import check_choice
 
 BASE_LOSSES: dict[str, type[ReconstructionLoss]] = {"mse": MSELoss, "l1": L1Loss, "bce": BCEWithLogitsLoss}
 KERNELS = ("box", "gaussian", "file")
@@ -70,8 +71,7 @@ def convolve(images: Tensor, kernel: Tensor, method: str = "auto") -> Tensor:
     ``fft``: the full linear convolution by FFT, centre-cropped; ``direct``: ``conv2d`` with the
     flipped kernel and padding r. Both are the same true convolution (identical up to rounding).
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is invalid: choose one of {', '.join(METHODS)}")
+    check_choice("method", method, METHODS)
     size = kernel.shape[-1]
     radius = size // 2
     if method == "auto":
@@ -110,14 +110,10 @@ class KernelLoss(ReconstructionLoss):
         smoothing_steps: int = 500,
     ) -> None:
         super().__init__(reduction, scale, match_scale, smoothing_steps)
-        if base not in BASE_LOSSES:
-            raise ValueError(f"base={base!r} is invalid: choose one of {', '.join(BASE_LOSSES)}")
-        if kernel not in KERNELS:
-            raise ValueError(f"kernel={kernel!r} is invalid: choose one of {', '.join(KERNELS)}")
-        if normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise={normalise!r} is invalid: choose one of {', '.join(NORMALISATIONS)}")
-        if method not in METHODS:
-            raise ValueError(f"method={method!r} is invalid: choose one of {', '.join(METHODS)}")
+        check_choice("base", base, BASE_LOSSES)
+        check_choice("kernel", kernel, KERNELS)
+        check_choice("normalise", normalise, NORMALISATIONS)
+        check_choice("method", method, METHODS)
         if not weight >= 0:
             raise ValueError(f"weight={weight} is invalid: choose a non-negative number")
         if kernel == "file":

@@ -10,13 +10,14 @@ from typing import Literal
 
 from torch import Tensor
 
+from overlapvae.utils.validation import check_choice
+
 Reduction = Literal["mean", "sum", "sample_sum", "none"]
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "sample_sum", "none")
 
 
 def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r} is invalid: choose one of {', '.join(REDUCTIONS)}")
+    check_choice("reduction", reduction, REDUCTIONS)
 
 
 def reduce(values: Tensor, reduction: str) -> Tensor:

@@ -1,1 +1,1 @@
-"""Small helpers shared across the package: seeding and atomic file writes."""
+"""Small helpers shared across the package: seeding, atomic file writes, caching and config checks."""
