@@ -71,7 +71,7 @@ def main() -> None:
     frame = load_sweep(arguments.root / "logs" / "train" / "sweeps" / f"{arguments.experiment}_cpu")
     by = swept_columns(frame)
     table = aggregate(frame, by, list(METRICS))
-    ratios = aggregate(frame.assign(collapsed=False), by, ["health/ratio"])
+    ratios = aggregate(frame, by, ["health/ratio"], leave_out_collapsed=False)
     rows = []
     for row, ratio in zip(table.to_dict("records"), ratios.to_dict("records"), strict=True):
         runs = frame[(frame[by] == pd.Series({axis: row[axis] for axis in by})).all(axis=1)]

@@ -266,6 +266,12 @@ def test_collapsed_runs_are_counted_marked_and_left_out_of_every_mean():
     assert table.loc["mse", "final/mig.discrete_mig mean"] == pytest.approx(0.3)  # c is left out
     assert table.loc["mse", "final/mig.discrete_mig count"] == 2 and table.loc["mse", "collapsed"] == 1
     assert table.loc["l1", "final/mig.discrete_mig count"] == 0 and table.loc["l1", "completed"] == 1
+    every_run = aggregate(frame, metrics=["final/mig.discrete_mig"], leave_out_collapsed=False)
+    every_run = every_run.set_index("loss")  # describes the runs themselves: collapsed ones count
+    assert every_run.loc["mse", "final/mig.discrete_mig mean"] == pytest.approx(0.61 / 3)
+    assert (
+        every_run.loc["mse", "final/mig.discrete_mig count"] == 3 and every_run.loc["mse", "collapsed"] == 1
+    )
     text = markdown_summary(frame, ["final/mig.discrete_mig"])
     assert "4 of 4 runs completed; 2 collapsed, left out of the means." in text
     assert "| mse | 0.300 ± 0.141 (n=2) | 1 of 3 collapsed | 1.000 | 0.667 |" in text

@@ -67,7 +67,7 @@ def markdown_summary(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
     table = aggregate(frame, axes, metrics)
     described = {"recon_scale": "recon scale", "health/ratio": "recon / constant"}
     extras = [column for column in described if column in frame]
-    every_run = aggregate(frame.assign(collapsed=False), axes, extras) if extras else None
+    every_run = aggregate(frame, axes, extras, leave_out_collapsed=False) if extras else None
     header = [*axes, *metrics, "health", *(described[column] for column in extras)]
     collapsed = frame[(frame["status"] == "completed") & collapsed_runs(frame)]
     lines = [

@@ -250,16 +250,23 @@ def collapsed_runs(frame: pd.DataFrame) -> pd.Series:
     return frame["collapsed"].eq(True) if "collapsed" in frame else pd.Series(False, index=frame.index)
 
 
-def aggregate(frame: pd.DataFrame, by: Sequence[str] | None = None, metrics: Sequence[str] | None = None):
+def aggregate(
+    frame: pd.DataFrame,
+    by: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    leave_out_collapsed: bool = True,
+):
     """Mean, std (ddof 1) and count of each metric over seeds, per combination of ``by`` (default:
-    the swept settings), over the completed runs that did not collapse; ``completed`` and
-    ``collapsed`` count each combination's completed runs and those left out as collapsed."""
+    the swept settings), over the completed runs that did not collapse (over every completed run
+    when not ``leave_out_collapsed``: for numbers that describe the runs themselves, such as their
+    reconstruction error); ``completed`` and ``collapsed`` count each combination's completed runs
+    and the collapsed ones among them."""
     by = list(swept_columns(frame) if by is None else by)
     metrics = list(metric_columns(frame) if metrics is None else metrics)
     done = frame[frame["status"] == "completed"].assign(
         completed=1, collapsed=lambda rows: collapsed_runs(rows).astype(int)
     )
-    kept = done[done["collapsed"] == 0]
+    kept = done[done["collapsed"] == 0] if leave_out_collapsed else done
     if not by:
         stats = kept[metrics].agg(["mean", "std", "count"])
         row = {f"{m} {s}": stats.loc[s, m] for m in metrics for s in stats.index}
