@@ -98,13 +98,13 @@ def matched_scale(
     generator = generator or torch.Generator().manual_seed(MEASUREMENT_SEED)
     losses = {"reference": reference or MSELoss(), "loss": loss}
     distances = pair_distances(data, losses, *random_pairs(data, num_pairs, generator), standardise)
-    means = {name: float(values.double().mean()) for name, values in distances.perceived.items()}
-    if not means["loss"] > 0:
+    scale = distances.mean_ratio("reference", "loss")
+    if scale is None:
         raise ValueError(
             f"{type(loss).__name__} sees no difference between {num_pairs} random pairs of this data "
             "set, so no scale can match it to MSE: set match_scale=false"
         )
-    return means["reference"] / means["loss"]
+    return scale
 
 
 def measurement_key(data: GroundTruthData, loss: ReconstructionLoss, standardise: bool, size: int) -> dict:

@@ -33,10 +33,19 @@ class PairDistances:
     ground_truth: Tensor
     perceived: dict[str, Tensor]
 
+    def mean(self, loss: str) -> float:
+        """Mean of ``loss``'s perceived distances (in float64)."""
+        return float(self.perceived[loss].to(torch.float64).mean())
+
     def summary(self, loss: str) -> tuple[float, float]:
         """Mean and population std of ``loss``'s perceived distances."""
-        values = self.perceived[loss].to(torch.float64)
-        return float(values.mean()), float(values.std(correction=0))
+        return self.mean(loss), float(self.perceived[loss].to(torch.float64).std(correction=0))
+
+    def mean_ratio(self, loss: str, other: str) -> float | None:
+        """``mean d_loss / mean d_other``: how much farther apart ``loss`` perceives these pairs
+        (``None`` when ``other`` sees no difference)."""
+        denominator = self.mean(other)
+        return self.mean(loss) / denominator if denominator > 0 else None
 
 
 def pairs_per_traversal(size: int) -> int:

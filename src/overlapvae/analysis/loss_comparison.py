@@ -50,11 +50,6 @@ class LossComparison:
         return all(value is not None and value >= SAME_ORDER for value in correlations)
 
 
-def _mean_distance_ratio(distances: PairDistances, loss: str, other: str) -> float | None:
-    numerator, denominator = (float(distances.perceived[name].double().mean()) for name in (loss, other))
-    return numerator / denominator if denominator > 0 else None
-
-
 def _mean(values: Sequence[float | None]) -> float | None:
     defined = [value for value in values if value is not None]
     return sum(defined) / len(defined) if defined else None
@@ -113,7 +108,7 @@ def compare_losses(
                     factor: ordering_correlation(pairs.perceived[loss], pairs.perceived[other])
                     for factor, pairs in along_factors.items()
                 },
-                scale_ratio=_mean_distance_ratio(random, loss, other),
+                scale_ratio=random.mean_ratio(loss, other),
                 ground_truth_correlation={
                     name: _mean(list(ground_truth_correlation[name].values())) for name in (loss, other)
                 },
