@@ -49,13 +49,19 @@ def _key(item: Any) -> str:
 
 
 def offline_run(run_dir: Path) -> dict[str, Any]:
-    """``{"group", "job_type", "tags", "config_keys", "history_keys", "summary"}`` of an offline run."""
+    """``{"run_id", "group", "job_type", "tags", "config_keys", "history_keys", "summary"}`` of an
+    offline run."""
     (log,) = run_dir.glob("run-*.wandb")
     run: dict[str, Any] = {"config_keys": set(), "history_keys": set(), "summary": {}}
     for record in records(log):
         kind = record.WhichOneof("record_type")
         if kind == "run":
-            run.update(group=record.run.run_group, job_type=record.run.job_type, tags=list(record.run.tags))
+            run.update(
+                run_id=record.run.run_id,
+                group=record.run.run_group,
+                job_type=record.run.job_type,
+                tags=list(record.run.tags),
+            )
         elif kind == "config":
             run["config_keys"].update(_key(item) for item in record.config.update)
         elif kind == "history":

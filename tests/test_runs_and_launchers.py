@@ -20,7 +20,7 @@ from overlapvae.results import aggregate, load_sweep, load_wandb
 from overlapvae.runs import holds_complete_run, inspect_run_dir, run_key
 from overlapvae.train import main as train_main
 
-SUMMARY = {"status": "completed", "steps": 100, "seed": 0, "overrides": [], "final": {}}
+SUMMARY = {"status": "completed", "steps": 100, "seed": 0, "overrides": [], "final": {"train/loss": 0.5}}
 
 
 def test_run_keys_are_stable_hashes_of_overrides_and_seed():
@@ -42,6 +42,24 @@ def test_a_complete_run_is_skipped_and_an_incomplete_one_is_not(tmp_path):
     assert inspect_run_dir(tmp_path, max_steps=200).completed is None  # asked to train longer
     write(tmp_path / "metrics.json", json.dumps({**SUMMARY, "status": "failed"}))
     assert inspect_run_dir(tmp_path, max_steps=100).completed is None
+
+
+@pytest.mark.parametrize(
+    ("lacking", "missing"),
+    [
+        ({"final": {}}, "the final losses"),
+        ({"disentanglement": {"final": None}}, "the final evaluation"),
+        ({"health": {"step": 50}}, "the final health check"),
+    ],
+)
+def test_a_completed_summary_without_its_results_is_not_complete(tmp_path, lacking, missing):
+    write(tmp_path / "metrics.json", json.dumps({**SUMMARY, **lacking}))
+    start = inspect_run_dir(tmp_path, max_steps=100)
+    assert start.completed is None and start.unfinished == f"completed without {missing}"
+    assert not holds_complete_run(tmp_path, max_steps=100)
+    complete = {**SUMMARY, "disentanglement": {"final": {}}, "health": {"step": 100}}
+    write(tmp_path / "metrics.json", json.dumps(complete))
+    assert inspect_run_dir(tmp_path, max_steps=100).completed == complete
 
 
 def test_the_launchers_read_only_check_agrees_and_leaves_bad_summaries_in_place(tmp_path):
@@ -74,7 +92,8 @@ def test_a_corrupt_or_partial_summary_is_reported_moved_aside_and_rerun(tmp_path
     assert start.completed is None and start.checkpoint is None
     (moved,) = tmp_path.glob("metrics.json.corrupt-*")
     assert moved.read_text() == content and not (tmp_path / "metrics.json").exists()
-    assert reason in caplog.text and "the run starts again" in caplog.text
+    assert reason in caplog.text and "finished from its checkpoint or run again" in caplog.text
+    assert start.unfinished == "unreadable metrics.json"
 
 
 def test_a_corrupt_checkpoint_is_moved_aside_and_the_run_starts_afresh(tmp_path, caplog):

@@ -29,13 +29,15 @@ from omegaconf import DictConfig, OmegaConf
 from overlapvae.analysis import RANDOM, DataAudit, VerdictThresholds, audit_data, model_distance_matrices
 from overlapvae.analysis.figures import model_distance_figure, save_figure, traversal_matrix_figure
 from overlapvae.analysis.sweep import summarise_sweep
-from overlapvae.build import build_model, config_dir, fit_loss_to_data, make
+from overlapvae.build import config_dir, fit_loss_to_data, make
 from overlapvae.config import register_schemas
 from overlapvae.data import GroundTruthData
-from overlapvae.evaluate import locate, resolve_device
+from overlapvae.evaluate import resolve_device
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.losses import ReconstructionLoss
+from overlapvae.runs import load_trained
 from overlapvae.utils.files import atomic_write_bytes, atomic_write_json
+from overlapvae.utils.validation import InvalidInputError, reports_bad_input
 
 register_schemas()
 
@@ -63,7 +65,9 @@ def compose_option(group: str, name: str) -> DictConfig:
             return compose(config_name=f"{group}/{name}")[group]
         except MissingConfigException as error:
             options = sorted(path.stem for path in (Path(config_dir()) / group).glob("*.yaml"))
-            raise ValueError(f"no {group} option {name!r}: choose from {', '.join(options)}") from error
+            raise InvalidInputError(
+                f"no {group} option {name!r}: choose from {', '.join(options)}"
+            ) from error
 
     if GlobalHydra.instance().is_initialized():
         return load()
@@ -77,17 +81,19 @@ def load_losses(
     """Instantiate each named ``loss/`` option (``kernel_file`` fills a kernel loss that needs one,
     e.g. ``mse_learnt``); refuse a loss that needs [0, 1] images when standardised."""
     if not names:
-        raise ValueError("losses=[] names no loss: audit at least one, e.g. losses=[mse,l1]")
+        raise InvalidInputError("losses=[] names no loss: audit at least one, e.g. losses=[mse,l1]")
     nodes = {name: compose_option("loss", name) for name in names}
     for name, node in nodes.items():
         if node.get("kernel") == "file":
             if kernel_file is None:
-                raise ValueError(f"loss {name!r} needs a kernel: add kernel_file=<path of kernel.pt>")
+                raise InvalidInputError(f"loss {name!r} needs a kernel: add kernel_file=<path of kernel.pt>")
             node.kernel_file = kernel_file
     losses = {name: make(node) for name, node in nodes.items()}
     for name, loss in losses.items():
         if standardise and loss.requires_unit_interval_targets:
-            raise ValueError(f"loss {name!r} needs images in [0, 1]: set standardise=false to audit it")
+            raise InvalidInputError(
+                f"loss {name!r} needs images in [0, 1]: set standardise=false to audit it"
+            )
     return losses
 
 
@@ -147,35 +153,18 @@ class TrainedModel:
 def load_trained_model(cfg: DictConfig, device: torch.device) -> TrainedModel:
     """The model of ``cfg.checkpoint`` and its run's data set, or an overriding data set of the same
     kind and image shape (e.g. another grid spacing), checked before any work is done."""
-    checkpoint_path, run_dir, _ = locate(cfg.checkpoint)
-    run_cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    model = build_model(run_cfg)
-    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
-    try:
-        model.framework.load_state_dict(checkpoint["state_dict"])
-    except (KeyError, RuntimeError) as error:
-        raise ValueError(
-            f"{checkpoint_path} does not hold the weights of the model its run config describes "
-            f"({run_dir / '.hydra' / 'config.yaml'}): {error}"
-        ) from error
-    data, dataset_config = model.data, run_cfg.dataset
+    run = load_trained(cfg.checkpoint, device)
+    model = run.model
+    data, dataset_config = model.data, run.config.dataset
     if _dataset_overridden():
         data, dataset_config = make(cfg.dataset), cfg.dataset
         if type(data) is not type(model.data) or data.image_shape != model.data.image_shape:
-            raise ValueError(
+            raise InvalidInputError(
                 f"the checkpoint was trained on {type(model.data).__name__} images of shape "
                 f"{model.data.image_shape}, but dataset is {type(data).__name__} with {data.image_shape}: "
                 "drop the dataset override to use the run's data set, or change only its parameters"
             )
-    model.framework.to(device)
-    return TrainedModel(
-        model.framework,
-        data,
-        dataset_config,
-        model.standardise,
-        checkpoint_path,
-        checkpoint.get("global_step"),
-    )
+    return TrainedModel(model.framework, data, dataset_config, model.standardise, run.checkpoint, run.step)
 
 
 def write_model_distances(cfg: DictConfig, model: TrainedModel, output_dir: Path) -> list[Path]:
@@ -225,7 +214,7 @@ def audit(cfg: DictConfig) -> DataAudit:
         output_dir / "audit.json",
         {
             **result.to_json(),
-            "dataset": OmegaConf.to_container(dataset_config, resolve=True),
+            "dataset": OmegaConf.to_container(dataset_config, resolve=True, enum_to_str=True),
             "overrides": overrides,
             "device": str(device),
             "loss_scales": {name: loss.effective_scale for name, loss in losses.items()},
@@ -251,6 +240,7 @@ class SweepSummary(Callback):
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="audit")
+@reports_bad_input
 def main(cfg: DictConfig) -> None:
     result = audit(cfg)
     print("\n".join(result.verdict_lines()))

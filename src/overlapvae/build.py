@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.analysis.baselines import cached_constant_baseline, cached_matched_scale
 from overlapvae.data import GroundTruthData
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.losses import ReconstructionLoss
+from overlapvae.utils.validation import InvalidInputError
 
 
 def config_dir() -> str:
@@ -22,8 +23,11 @@ def config_dir() -> str:
 
 
 def make(node: DictConfig, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` with plain Python lists and dicts for every argument."""
-    return instantiate(node, _convert_="all", **kwargs)
+    """``hydra.utils.instantiate`` with plain Python values for every argument: lists, dicts, and a
+    mode option (an enum in the schema) as its string. A missing mandatory value raises here, with
+    its key."""
+    plain = OmegaConf.to_container(node, resolve=True, throw_on_missing=True, enum_to_str=True)
+    return instantiate(plain, _convert_="all", **kwargs)
 
 
 def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) -> bool:
@@ -32,7 +36,7 @@ def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) 
     if requested is None:
         return not needs_unit_interval
     if requested and needs_unit_interval:
-        raise ValueError(
+        raise InvalidInputError(
             f"{type(recon_loss).__name__} needs targets in [0, 1], but datamodule.standardise=true; "
             "set datamodule.standardise=false (or null to choose automatically)"
         )

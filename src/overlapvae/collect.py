@@ -31,6 +31,7 @@ from overlapvae.results import (
     swept_columns,
 )
 from overlapvae.utils.files import atomic_write_bytes
+from overlapvae.utils.validation import InvalidInputError
 
 #: The scores the paper plots, compared first; others are in results.csv.
 HEADLINE_SCORES = ("mig.discrete_mig", "dci.disentanglement")
@@ -296,7 +297,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
         else:
             frame = load_sweep(options.sweep_dir)
         written = collect(frame, options.sweep_dir, options.metrics)
-    except (FileNotFoundError, KeyError, LookupError) as error:
+    except (InvalidInputError, FileNotFoundError, KeyError, LookupError) as error:
         sys.exit(f"error: {error.args[0] if error.args else error}")
     print(markdown_summary(frame, list(options.metrics or headline_metrics(frame))))
     for name, path in written.items():

@@ -23,6 +23,8 @@ from typing import IO, Any
 
 import torch
 
+from overlapvae.utils.validation import InvalidInputError
+
 #: launcher option → (module its plugin provides, the extra that installs it)
 LAUNCHER_PLUGINS = {
     "joblib": ("hydra_plugins.hydra_joblib_launcher", "sweeps"),
@@ -46,6 +48,28 @@ def given_value(arguments: Sequence[str], key: str) -> str | None:
         if name.lstrip("+~") == key:
             value = given
     return value
+
+
+def check_sweep_values(arguments: Sequence[str]) -> None:
+    """Refuse a sweep override that lists a value twice (``loss=mse,mse``): both jobs would be the
+    same run, in the same run dir. (Run dirs are also locked, so grids from configs are safe.)"""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for argument in arguments:
+        if argument.startswith("-") or "=" not in argument:
+            continue
+        try:
+            override = parser.parse_override(argument)
+            values = list(override.sweep_string_iterator()) if override.is_sweep_override() else []
+        except Exception:  # a malformed override or a sweep without a value list: Hydra reports it
+            continue
+        repeated = sorted({value for value in values if values.count(value) > 1})
+        if repeated:
+            raise InvalidInputError(
+                f"{argument} lists {', '.join(repeated)} more than once: the jobs would be one run in "
+                "one run dir; list each value once"
+            )
 
 
 def chosen_launcher(arguments: Sequence[str]) -> str | None:

@@ -23,6 +23,7 @@ from overlapvae.build import config_dir, make
 from overlapvae.config import register_schemas
 from overlapvae.evaluate import resolve_device
 from overlapvae.utils.files import atomic_write_bytes, atomic_write_json
+from overlapvae.utils.validation import reports_bad_input
 
 register_schemas()
 
@@ -40,6 +41,7 @@ def kernel_figure(kernel: torch.Tensor, title: str) -> Figure:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="learn_kernel")
+@reports_bad_input
 def main(cfg: DictConfig) -> None:
     output_dir = Path(cfg.paths.output_dir)
     data = make(cfg.dataset)
@@ -61,7 +63,7 @@ def main(cfg: DictConfig) -> None:
         "steps": cfg.steps,
         "initial_rank_correlation": result.initial_rank_correlation,
         "rank_correlation": result.final_rank_correlation,
-        "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
+        "dataset": OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True),
     }
     buffer = io.BytesIO()
     torch.save({"kernel": result.kernel, **summary}, buffer)

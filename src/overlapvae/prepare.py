@@ -11,11 +11,13 @@ from omegaconf import DictConfig
 
 from overlapvae.build import config_dir, make
 from overlapvae.config import register_schemas
+from overlapvae.utils.validation import reports_bad_input
 
 register_schemas()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="prepare")
+@reports_bad_input
 def main(cfg: DictConfig) -> None:
     if "storage" not in cfg.dataset:
         print(f"{cfg.dataset._target_.rsplit('.', 1)[-1]} is generated on the fly: nothing to prepare")

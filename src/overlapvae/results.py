@@ -24,6 +24,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from overlapvae.runs import read_summary
+from overlapvae.utils.validation import MissingInputError
 
 #: Config values copied into every row (when the run's config has them), whether swept or not.
 SETTINGS = (
@@ -104,7 +105,7 @@ def run_dirs(sweep_dir: str | Path) -> list[Path]:
     """Every job directory of a sweep (one holding ``.hydra/overrides.yaml``), sorted."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"{sweep_dir} is not a directory: pass a sweep dir, e.g. logs/train/sweeps/<name>"
         )
     return sorted(path.parent.parent for path in sweep_dir.glob("**/.hydra/overrides.yaml"))
@@ -166,7 +167,7 @@ def load_sweep(sweep_dir: str | Path) -> pd.DataFrame:
     sweep_dir = Path(sweep_dir)
     directories = run_dirs(sweep_dir)
     if not directories:
-        raise FileNotFoundError(f"{sweep_dir} holds no run dirs (none has .hydra/overrides.yaml)")
+        raise MissingInputError(f"{sweep_dir} holds no run dirs (none has .hydra/overrides.yaml)")
     return _frame([load_run(directory, sweep_dir) for directory in directories])
 
 
@@ -268,10 +269,12 @@ def aggregate(
     )
     kept = done[done["collapsed"] == 0] if leave_out_collapsed else done
     if not by:
-        stats = kept[metrics].agg(["mean", "std", "count"])
+        stats = kept[metrics].agg(["mean", "std", "count"]) if metrics else pd.DataFrame()
         row = {f"{m} {s}": stats.loc[s, m] for m in metrics for s in stats.index}
         return pd.DataFrame([{**row, "completed": len(done), "collapsed": int(done["collapsed"].sum())}])
     counts = done.groupby(by, dropna=False)[["completed", "collapsed"]].sum()
+    if not metrics:  # no run got as far as a score (e.g. every run failed): the counts alone
+        return counts.reset_index()
     table = kept.groupby(by, dropna=False)[metrics].agg(["mean", "std", "count"])
     table.columns = [f"{metric} {stat}" for metric, stat in table.columns]
     table = counts.join(table, how="left")

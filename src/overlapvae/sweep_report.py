@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ def sweep_report(sweep_dir: Path) -> str:
     offline = sorted(sweep_dir.glob("*/wandb/offline-run-*"))
     if offline:
         lines.append(
-            f"upload the {len(offline)} offline wandb runs with: wandb sync {sweep_dir}/*/wandb/offline-run-*"
+            f"upload the {len(offline)} offline wandb runs with: "
+            f"wandb sync {shlex.quote(str(sweep_dir))}/*/wandb/offline-run-*"
         )
-    lines.append(f"collect the results with: overlapvae-collect {sweep_dir}")
+    lines.append(f"collect the results with: overlapvae-collect {shlex.quote(str(sweep_dir))}")
     return "\n".join(lines)
 
 

@@ -4,13 +4,18 @@ Outputs in the Hydra run dir: ``.hydra/`` (the composed config and overrides),
 ``checkpoints/last.ckpt``, ``images/step_*.png``, logger files (``csv/metrics.csv``, ``wandb/``)
 and ``metrics.json``, written atomically when the run ends, however it ends. A run dir that
 already holds a complete ``metrics.json`` is skipped; one with a ``last.ckpt`` resumes from it
-(``overlapvae.runs``), which is how a relaunched sweep fills only its gaps.
+(``overlapvae.runs``), which is how a relaunched sweep fills only its gaps. A resumed run is the
+same run: the checkpoint holds every random stream a step draws from, the data loader's place in
+its epoch and where the CSV history stopped, so the same seed gives the same numbers however
+often the run was stopped. A run stopped after its last step but before its results were
+written finishes them on relaunch (``recovered: final_evaluation`` in ``metrics.json``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -26,13 +31,21 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.build import build_model, config_dir, make
-from overlapvae.callbacks import ReconstructionHealth
-from overlapvae.config import register_schemas
+from overlapvae.callbacks import (
+    CSVHistory,
+    ModelDistanceFigures,
+    RandomStreams,
+    ReconstructionHealth,
+    ReconstructionImages,
+)
+from overlapvae.callbacks.finish import FinishFromLastStep
+from overlapvae.config import check_train_config, register_schemas
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.launching import (
     LauncherUnavailableError,
     check_launcher,
+    check_sweep_values,
     chosen_launcher,
     export_visible_gpus,
     share_machine,
@@ -40,9 +53,10 @@ from overlapvae.launching import (
 )
 from overlapvae.metrics import DisentanglementMetrics
 from overlapvae.preemption import StopOnSignal, StoppedBySignalError
-from overlapvae.runs import inspect_run_dir, run_key
+from overlapvae.runs import RunStart, exclusive_run_dir, inspect_run_dir, run_key
 from overlapvae.utils.files import atomic_write_json
-from overlapvae.wandb_logging import finish_wandb, offline_wandb_dirs, prepare_wandb
+from overlapvae.utils.validation import InvalidInputError, reports_bad_input
+from overlapvae.wandb_logging import finish_wandb, offline_wandb_dirs, prepare_wandb, resume_arguments
 
 log = logging.getLogger(__name__)
 register_schemas()
@@ -59,11 +73,21 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
 )
 
 
+#: Callbacks whose end-of-training work is part of a run's results (``FinishFromLastStep``).
+FINISHING_CALLBACKS = (
+    DisentanglementMetrics,
+    ReconstructionHealth,
+    ReconstructionImages,
+    ModelDistanceFigures,
+)
+
+
 @dataclass
 class TrainingRun:
     datamodule: GroundTruthDataModule
     framework: AutoEncoder
     trainer: L.Trainer
+    finish: FinishFromLastStep
 
 
 def build(cfg: DictConfig) -> TrainingRun:
@@ -71,7 +95,8 @@ def build(cfg: DictConfig) -> TrainingRun:
 
     Callback and logger entries without ``_target_`` are settings for an option that is not
     selected (e.g. ``debug=default`` tuning the default callbacks under ``callbacks=none``) and
-    are skipped.
+    are skipped. Every run also gets the callbacks that make a resume exact (``RandomStreams``,
+    ``CSVHistory``) and finish a run stopped after its last step (``FinishFromLastStep``).
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(cfg)
@@ -82,10 +107,16 @@ def build(cfg: DictConfig) -> TrainingRun:
         standardise=model.standardise,
         pair_mode=model.framework.pair_sampling,
     )
+    finish = FinishFromLastStep(FINISHING_CALLBACKS)
     callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
-    loggers = [make(node) for node in cfg.logger.values() if node and "_target_" in node]
+    callbacks += [RandomStreams(), CSVHistory(), finish]
+    loggers = [
+        make(node, **resume_arguments(node, cfg.paths.output_dir))
+        for node in cfg.logger.values()
+        if node and "_target_" in node
+    ]
     trainer = make(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer)
+    return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer, finish=finish)
 
 
 def _overrides() -> list[str]:
@@ -98,15 +129,6 @@ def _choices() -> dict[str, str]:
         return {}
     choices = HydraConfig.get().runtime.choices
     return {group: str(option) for group, option in choices.items() if not group.startswith("hydra")}
-
-
-def _final_losses(run: TrainingRun) -> dict[str, float]:
-    """The last logged window of running means, refreshed by any steps trained after it."""
-    final = {name: float(value) for name, value in run.trainer.callback_metrics.items()}
-    final.update(
-        {f"train/{name}": float(value) for name, value in run.framework.compute_running_means().items()}
-    )
-    return final
 
 
 #: The callbacks whose records go into ``metrics.json``, under these keys.
@@ -160,21 +182,37 @@ def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
         return {"steps": 0, "final": {}, "hyperparameters": {}, "wandb": []}
     return {
         "steps": run.trainer.global_step,
-        "final": _final_losses(run),
+        "final": run.framework.final_losses(),
         "hyperparameters": dict(run.framework.hparams),
         "wandb": [str(path) for path in offline_wandb_dirs(run.trainer.loggers)],
         **_callback_records(run),
     }
 
 
+def _recovered(start: RunStart, run: TrainingRun | None) -> str | None:
+    """How a run whose earlier results were missing or unreadable was made whole, if it was."""
+    if run is not None and run.finish.recovered:
+        return "final_evaluation"
+    if start.unfinished is not None and start.checkpoint is None:
+        return "rerun"
+    return None
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train one run and return the summary written to ``<output_dir>/metrics.json``.
 
-    A complete run in ``output_dir`` is skipped and an interrupted one resumed. Whatever stops
-    the run (a bad config value at build time, an error, a signal), ``metrics.json`` records its
-    status and error before the exception propagates.
+    The config's values are checked first. A complete run in ``output_dir`` is skipped and an
+    interrupted one resumed; one job at a time uses the dir. Whatever stops the run (a bad config
+    value at build time, an error, a signal), ``metrics.json`` records its status and error
+    before the exception propagates.
     """
+    check_train_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
+    with exclusive_run_dir(output_dir):
+        return _train_in(cfg, output_dir)
+
+
+def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     resources = _job_resources()
     start = inspect_run_dir(output_dir, cfg.trainer.max_steps)
@@ -210,6 +248,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "traceback": details,
             "resumed_from": str(start.checkpoint.relative_to(output_dir)) if start.checkpoint else None,
             "resumed_at_step": start.step,
+            "recovered": _recovered(start, run),
+            "recovered_because": start.unfinished,
             "wall_time_s": round(time.perf_counter() - started, 3),
             "seed": cfg.seed,
             "sweep": cfg.sweep_name,
@@ -232,6 +272,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+@reports_bad_input
 def run_train(cfg: DictConfig) -> None:
     summary = train(cfg)
     steps, seconds = summary["steps"], summary["wall_time_s"]
@@ -239,16 +280,19 @@ def run_train(cfg: DictConfig) -> None:
         print(f"already complete ({steps} steps), skipped; outputs in {cfg.paths.output_dir}")
         return
     print(f"finished {steps} steps in {seconds:.0f} s; outputs in {cfg.paths.output_dir}")
-    for directory in summary.get("wandb", []):
-        print(f"wandb run saved offline; upload it with: wandb sync {directory}")
+    if summary.get("wandb"):
+        directories = " ".join(shlex.quote(directory) for directory in summary["wandb"])
+        print(f"wandb run saved offline; upload it with: wandb sync {directories}")
 
 
 def main() -> None:
-    """Check the launcher can work here, then hand the command line to Hydra."""
+    """Check the launcher can work here and the sweep lists each value once, then hand the command
+    line to Hydra."""
     arguments = sys.argv[1:]
     try:
         check_launcher(arguments)
-    except LauncherUnavailableError as error:
+        check_sweep_values(arguments)
+    except (LauncherUnavailableError, InvalidInputError) as error:
         sys.exit(f"error: {error}")
     if chosen_launcher(arguments) == "joblib":
         gpus = export_visible_gpus()

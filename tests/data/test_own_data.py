@@ -13,6 +13,8 @@ from tiny_sources import decode, grid, stripes
 
 from overlapvae.data.grid import check_grid_order, factor_grid
 from overlapvae.data.own import FolderData, NpzData, standardisation_constants
+from overlapvae.metrics import mutual_information_gap
+from overlapvae.utils.validation import InvalidInputError
 
 SIZES = (3, 2, 4)
 VALUES = (np.array([0.5, 1.0, 2.0]), np.array(["circle", "square"]), np.array([-10, 0, 10, 100]))
@@ -93,6 +95,21 @@ def test_duplicates_and_mismatched_rows_are_refused(tmp_path):
         NpzData(str(tmp_path / "nokey.npz"), data_dir=str(tmp_path / "data"))
     with pytest.raises(FileNotFoundError, match=r"dataset\.path='.*absent\.npz' is not a file"):
         NpzData(str(tmp_path / "absent.npz"))
+
+
+def test_a_factor_with_a_single_value_is_dropped_by_name_and_the_metrics_then_run(tmp_path, caplog):
+    images, indices = shuffled_table()
+    factors = np.column_stack([indices, np.full(len(indices), 7)])  # a fourth factor that never varies
+    np.savez(tmp_path / "flat.npz", images=images, factors=factors, factor_names=["size", "kind", "x", "light"])
+    data = NpzData(str(tmp_path / "flat.npz"), data_dir=str(tmp_path / "data"))
+    assert data.factor_names == ("size", "kind", "x") and data.factor_sizes == SIZES
+    assert "factor 'light' takes the single value 7 in every image: dropped" in caplog.text
+    factors = data.sample_factors(200, torch.Generator().manual_seed(0)).numpy()
+    codes = factors + np.random.default_rng(0).normal(scale=0.1, size=factors.shape)  # a perfect code
+    assert mutual_information_gap(codes, factors, num_bins=5)["discrete_mig"] > 0.5  # every factor scores
+    np.savez(tmp_path / "still.npz", images=images[:1], factors=np.zeros((1, 2)))
+    with pytest.raises(InvalidInputError, match=r"every factor \(factor_0, factor_1\) takes a single value"):
+        NpzData(str(tmp_path / "still.npz"), data_dir=str(tmp_path / "data"))
 
 
 def write_folder(folder, images, indices, rows=None):

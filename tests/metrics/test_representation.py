@@ -80,7 +80,7 @@ def test_sampled_representation_is_seeded_and_differs_from_the_mean(bars, linear
 def test_a_failing_metric_is_recorded_and_the_others_still_run(bars, linear_encoder):
     broken = MetricSuite({"mig": MIG(200, num_bins=1), "sap": SAP(200, 100)})
     evaluation = broken.evaluate(linear_encoder.posterior, bars)
-    assert evaluation.errors == {"mig": "ValueError: num_bins=1 is invalid: use at least 2 bins"}
+    assert evaluation.errors == {"mig": "InvalidInputError: num_bins=1 is invalid: use at least 2 bins"}
     assert set(evaluation.values) == {"sap.sap_score"}
 
 

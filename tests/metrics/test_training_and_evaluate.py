@@ -8,8 +8,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train
-from overlapvae.evaluate import evaluate, locate
+from overlapvae.evaluate import evaluate
 from overlapvae.metrics import MetricSuite
+from overlapvae.runs import locate
 from overlapvae.train import config_dir, train
 
 SCORES = {

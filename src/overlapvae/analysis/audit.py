@@ -31,6 +31,7 @@ from overlapvae.analysis.verdict import VerdictThresholds, classify, coefficient
 from overlapvae.data import GroundTruthData, XYSquares, XYSquaresMinimal
 from overlapvae.losses import ReconstructionLoss
 from overlapvae.utils.seeding import derive_seed
+from overlapvae.utils.validation import InvalidInputError
 
 #: The name of the random-pair rows, beside the factor names.
 RANDOM = "random"
@@ -165,9 +166,9 @@ def audit_data(
     """Audit ``data`` under each of ``losses`` (see the module docstring). Paper settings by default:
     256 traversals per factor, 50,000 pairs, images on the [0, 1] scale, seed 777."""
     if not losses:
-        raise ValueError("no loss to audit: pass at least one, e.g. {'mse': MSELoss()}")
+        raise InvalidInputError("no loss to audit: pass at least one, e.g. {'mse': MSELoss()}")
     if min(num_traversals, num_pairs, triplets_per_traversal) < 1:
-        raise ValueError("num_traversals, num_pairs and triplets_per_traversal must each be >= 1")
+        raise InvalidInputError("num_traversals, num_pairs and triplets_per_traversal must each be >= 1")
     thresholds = thresholds or VerdictThresholds()
     device = torch.device(device)
     indices = varying_factors(data, factors)

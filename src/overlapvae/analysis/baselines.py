@@ -27,6 +27,7 @@ from overlapvae.analysis.importance import pair_distances, random_pairs
 from overlapvae.data import GroundTruthData
 from overlapvae.losses import MSELoss, ReconstructionLoss
 from overlapvae.utils.cache import cached
+from overlapvae.utils.validation import InvalidInputError
 
 #: Observations the best constant image is fitted on, and random pairs the matched scale is
 #: measured on (both drawn with ``MEASUREMENT_SEED``).
@@ -74,7 +75,7 @@ def constant_baseline(
 ) -> ConstantBaseline:
     """The loss's best constant image over ``num_images`` observations and its mean error there."""
     if num_images < 1:
-        raise ValueError(f"num_images={num_images} is invalid: choose an integer >= 1")
+        raise InvalidInputError(f"num_images={num_images} is invalid: choose an integer >= 1")
     generator = generator or torch.Generator().manual_seed(MEASUREMENT_SEED)
     images = render_sample(data, num_images, standardise, generator)
     image = loss.best_constant(images)
@@ -94,13 +95,13 @@ def matched_scale(
     """``mean d_reference / mean d_loss`` over ``num_pairs`` random pairs of observations (reference:
     MSE): the scale under which the loss perceives random pairs as far apart as MSE does."""
     if num_pairs < 1:
-        raise ValueError(f"num_pairs={num_pairs} is invalid: choose an integer >= 1")
+        raise InvalidInputError(f"num_pairs={num_pairs} is invalid: choose an integer >= 1")
     generator = generator or torch.Generator().manual_seed(MEASUREMENT_SEED)
     losses = {"reference": reference or MSELoss(), "loss": loss}
     distances = pair_distances(data, losses, *random_pairs(data, num_pairs, generator), standardise)
     scale = distances.mean_ratio("reference", "loss")
     if scale is None:
-        raise ValueError(
+        raise InvalidInputError(
             f"{type(loss).__name__} sees no difference between {num_pairs} random pairs of this data "
             "set, so no scale can match it to MSE: set match_scale=false"
         )

@@ -20,6 +20,8 @@ import torch
 from scipy import stats
 from torch import Tensor
 
+from overlapvae.utils.validation import InvalidInputError
+
 #: Values whose spread is at most this fraction of their magnitude count as constant (and equal
 #: values as tied): float32 losses of identical quantities differ by rounding only.
 RELATIVE_TOLERANCE = 1e-6
@@ -92,7 +94,7 @@ def agreement(
 def distinct_triplets(size: int, count: int, generator: torch.Generator) -> Tensor:
     """``long [count, 3]``: uniformly random triplets of distinct positions in ``range(size)``."""
     if size < 3:
-        raise ValueError(f"a triplet of distinct positions needs at least 3 values, got {size}")
+        raise InvalidInputError(f"a triplet of distinct positions needs at least 3 values, got {size}")
     noise = torch.rand((count, size), generator=generator, device=generator.device)
     return noise.argsort(dim=1)[:, :3]
 

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.losses import ReconstructionLoss
+from overlapvae.utils.validation import InvalidInputError
 
 #: Elements a batch of pairs may hold at once (per side): bounds memory for large traversals.
 PAIR_ELEMENT_BUDGET = 1 << 22
@@ -27,13 +28,13 @@ def check_perceived_distances(name: str, distances: Tensor) -> None:
     """Refuse a loss that is not a distance: negative or non-finite values (one device sync)."""
     low = float(distances.min()) if distances.numel() else 0.0
     if low < 0.0:
-        raise ValueError(
+        raise InvalidInputError(
             f"loss {name!r} gives negative values between images (minimum {low:.4g}), so it is not a "
             "distance: use a loss that is non-negative and 0 for identical images (mse, l1, bce), "
             "or shift yours by its value on identical images"
         )
     if not bool(torch.isfinite(distances).all()):
-        raise ValueError(
+        raise InvalidInputError(
             f"loss {name!r} gives non-finite values between images: check the images' scale "
             "(bce needs images in [0, 1], i.e. standardise=false)"
         )

@@ -19,6 +19,7 @@ from overlapvae.analysis.correlation import rank_correlation
 from overlapvae.analysis.distances import ground_truth_distance
 from overlapvae.data import GroundTruthData
 from overlapvae.losses.kernel import convolve
+from overlapvae.utils.validation import InvalidInputError
 
 
 def soft_rank(values: Tensor, strength: float) -> Tensor:
@@ -44,7 +45,7 @@ class LearntKernel(nn.Module):
     def __init__(self, radius: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
         if radius < 0:
-            raise ValueError(f"radius={radius} is invalid: choose an integer >= 0")
+            raise InvalidInputError(f"radius={radius} is invalid: choose an integer >= 0")
         size = 2 * radius + 1
         noise = torch.randn(size, size, generator=generator, dtype=torch.float64)
         initial = 1.0 + 0.001 * noise
@@ -106,7 +107,7 @@ def learn_kernel(
 ) -> KernelTraining:
     """Train a :class:`LearntKernel` with Adam for ``steps`` steps of fresh random pairs."""
     if steps < 1 or pairs_per_step < 2:
-        raise ValueError(f"steps={steps} and pairs_per_step={pairs_per_step} must be >= 1 and >= 2")
+        raise InvalidInputError(f"steps={steps} and pairs_per_step={pairs_per_step} must be >= 1 and >= 2")
     device = torch.device(device)
     generator = torch.Generator(device).manual_seed(seed)
     module = LearntKernel(radius, torch.Generator().manual_seed(seed)).to(device)

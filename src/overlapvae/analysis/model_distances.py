@@ -26,6 +26,7 @@ from overlapvae.analysis.traversals import render_traversals, traversal_factors,
 from overlapvae.data import GroundTruthData
 from overlapvae.losses import ReconstructionLoss
 from overlapvae.losses.divergence import symmetric_gaussian_kl
+from overlapvae.utils.validation import InvalidInputError
 
 COLUMNS = ("factors", "x", "z", "kl", "x_recon")
 
@@ -38,7 +39,7 @@ def symmetric_kl(mean_a: Tensor, log_variance_a: Tensor, mean_b: Tensor, log_var
 def check_model_matches(framework: nn.Module, data: GroundTruthData) -> None:
     """Refuse a model whose input shape is not the data set's."""
     if tuple(framework.image_shape) != tuple(data.image_shape):
-        raise ValueError(
+        raise InvalidInputError(
             f"the model takes images of shape {tuple(framework.image_shape)} but the data set "
             f"{type(data).__name__} renders {tuple(data.image_shape)}: audit the model on the data set "
             "it was trained on (drop the dataset override)"
@@ -121,7 +122,7 @@ def model_distance_matrices(
     """
     check_model_matches(framework, data)
     if num_traversals < 1:
-        raise ValueError(f"num_traversals={num_traversals} is invalid: use at least 1")
+        raise InvalidInputError(f"num_traversals={num_traversals} is invalid: use at least 1")
     device = next(framework.parameters()).device
     generator = generator if generator is not None else torch.Generator(device).manual_seed(0)
     was_training = framework.training

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from overlapvae.utils.validation import InvalidInputError
+
 
 @dataclass(frozen=True)
 class IntervalOverlap:
@@ -28,7 +30,7 @@ class IntervalOverlap:
 def interval_overlap(spacing: int, square_size: int = 8, grid_size: int = 8) -> IntervalOverlap:
     """Exact mean overlap and delta of two random intervals on a grid of ``grid_size`` positions."""
     if min(spacing, square_size, grid_size) < 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"spacing={spacing}, square_size={square_size} and grid_size={grid_size} must each be >= 1"
         )
     starts = torch.arange(grid_size, dtype=torch.float64) * spacing

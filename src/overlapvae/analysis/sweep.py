@@ -19,6 +19,7 @@ import numpy as np
 from overlapvae.analysis.audit import RANDOM
 from overlapvae.analysis.figures import correlation_figure, save_figure, sweep_matrix_figure
 from overlapvae.utils.files import atomic_write_bytes
+from overlapvae.utils.validation import InvalidInputError
 
 
 def _parse(value: str) -> float | str:
@@ -73,7 +74,7 @@ def summarise_sweep(sweep_dir: Path, factor: str | None = None) -> list[Path]:
     losses = [loss for loss in jobs[0]["losses"] if all(loss in job["losses"] for job in jobs)]
     factor = factor or jobs[0]["factors"][0]
     if not all(factor in job["matrices"] for job in jobs):
-        raise ValueError(f"factor {factor!r} is not audited in every job of {sweep_dir}")
+        raise InvalidInputError(f"factor {factor!r} is not audited in every job of {sweep_dir}")
     matrices = {loss: [np.asarray(job["matrices"][factor][loss]) for job in jobs] for loss in losses}
     written = save_figure(
         sweep_matrix_figure(labels, matrices, factor, f"perceived distance along {factor}"),

@@ -24,21 +24,22 @@ from overlapvae.analysis.distances import (
 )
 from overlapvae.data import GroundTruthData
 from overlapvae.losses import ReconstructionLoss
+from overlapvae.utils.validation import InvalidInputError
 
 
 def factor_index(data: GroundTruthData, factor: int | str) -> int:
     """The index of ``factor`` (a name or an index), checked to have more than one value."""
     if isinstance(factor, str):
         if factor not in data.factor_names:
-            raise ValueError(f"unknown factor {factor!r}: choose from {', '.join(data.factor_names)}")
+            raise InvalidInputError(f"unknown factor {factor!r}: choose from {', '.join(data.factor_names)}")
         index = data.factor_names.index(factor)
     else:
         index = int(factor)
         if not 0 <= index < data.num_factors:
-            raise ValueError(f"factor index {index} is out of range for {data.num_factors} factors")
+            raise InvalidInputError(f"factor index {index} is out of range for {data.num_factors} factors")
     if data.factor_sizes[index] < 2:
         varying = [name for name, size in zip(data.factor_names, data.factor_sizes, strict=True) if size > 1]
-        raise ValueError(
+        raise InvalidInputError(
             f"factor {data.factor_names[index]!r} has a single value, so no traversal along it exists: "
             f"choose factors that vary ({', '.join(varying) or 'none in this data set'})"
         )
@@ -51,7 +52,7 @@ def varying_factors(data: GroundTruthData, factors: Sequence[int | str] | None =
         return [factor_index(data, factor) for factor in factors]
     indices = [index for index, size in enumerate(data.factor_sizes) if size > 1]
     if not indices:
-        raise ValueError(
+        raise InvalidInputError(
             f"no factor of this data set varies (sizes {data.factor_sizes}): nothing to traverse"
         )
     return indices
@@ -116,7 +117,7 @@ def traversal_distances(
     training. Runs on ``generator``'s device (CPU when none is given: a fixed seed of 0).
     """
     if num_traversals < 1:
-        raise ValueError(f"num_traversals={num_traversals} is invalid: use at least 1")
+        raise InvalidInputError(f"num_traversals={num_traversals} is invalid: use at least 1")
     index = factor_index(data, factor)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     device = generator.device

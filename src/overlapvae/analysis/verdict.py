@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from overlapvae.utils.validation import InvalidInputError
+
 CONSTANT = "constant"
 UNORDERED = "unordered"
 ORDERED = "ordered"
@@ -25,9 +27,9 @@ class VerdictThresholds:
 
     def __post_init__(self) -> None:
         if self.constant_cv < 0:
-            raise ValueError(f"constant_cv={self.constant_cv} is invalid: use a value >= 0")
+            raise InvalidInputError(f"constant_cv={self.constant_cv} is invalid: use a value >= 0")
         if not -1.0 <= self.min_rank_correlation <= 1.0:
-            raise ValueError(f"min_rank_correlation={self.min_rank_correlation} must lie in [-1, 1]")
+            raise InvalidInputError(f"min_rank_correlation={self.min_rank_correlation} must lie in [-1, 1]")
 
 
 def coefficient_of_variation(mean: float, std: float) -> float:

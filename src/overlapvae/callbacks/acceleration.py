@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
 from overlapvae.utils.validation import check_choice
 
+MemoryFormat = Literal["contiguous", "channels_last"]
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
@@ -19,7 +22,7 @@ class ModelAcceleration(Callback):
     parameter names. (``nn.Module.compile`` is not used: it leaves these modules eager here.)
     """
 
-    def __init__(self, memory_format: str = "contiguous", compile: bool = False) -> None:
+    def __init__(self, memory_format: MemoryFormat = "contiguous", compile: bool = False) -> None:
         check_choice("memory_format", memory_format, MEMORY_FORMATS)
         self.memory_format = memory_format
         self.compile = compile

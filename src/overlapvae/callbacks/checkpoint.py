@@ -1,18 +1,39 @@
-"""``last.ckpt`` every N steps, at the end of training, and before an interrupted run exits."""
+"""``last.ckpt`` every N steps, at the end of training, and before an interrupted run exits, each
+written atomically."""
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from overlapvae.callbacks.nonfinite import NonFiniteLossError
+from overlapvae.utils.files import atomic_write_bytes
+from overlapvae.utils.validation import InvalidInputError
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints serialised in memory, then written beside their path and renamed into place:
+    a full disk or a crash mid-write leaves the previous checkpoint whole (Lightning writes
+    straight to the final path)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """Keeps one checkpoint, ``<dirpath>/last.ckpt`` (written atomically by Lightning).
+    """Keeps one checkpoint, ``<dirpath>/last.ckpt`` (written atomically by the trainer's
+    ``AtomicCheckpointIO``).
 
     It is refreshed every ``every_n_train_steps`` steps and when training ends; when a run is
     interrupted (Ctrl-C, SIGTERM, an error outside the loss) it is refreshed once more so no
@@ -21,7 +42,7 @@ class LastCheckpoint(ModelCheckpoint):
 
     def __init__(self, dirpath: str | Path, every_n_train_steps: int = 1000) -> None:
         if every_n_train_steps < 1:
-            raise ValueError(f"every_n_train_steps={every_n_train_steps} is invalid: choose >= 1")
+            raise InvalidInputError(f"every_n_train_steps={every_n_train_steps} is invalid: choose >= 1")
         super().__init__(
             dirpath=dirpath,
             save_last=True,

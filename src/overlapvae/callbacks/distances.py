@@ -12,6 +12,7 @@ from lightning.pytorch.callbacks import Callback
 
 from overlapvae.analysis import model_distance_matrices
 from overlapvae.analysis.figures import figure_array, model_distance_figure, save_figure
+from overlapvae.utils.validation import InvalidInputError
 
 
 class ModelDistanceFigures(Callback):
@@ -23,7 +24,7 @@ class ModelDistanceFigures(Callback):
         self, dirpath: str | Path, every_n_steps: int = 3600, num_traversals: int = 100, seed: int = 7777
     ) -> None:
         if min(every_n_steps, num_traversals) < 1:
-            raise ValueError("every_n_steps and num_traversals must each be >= 1")
+            raise InvalidInputError("every_n_steps and num_traversals must each be >= 1")
         self.dirpath = Path(dirpath)
         self.every_n_steps = every_n_steps
         self.num_traversals = num_traversals

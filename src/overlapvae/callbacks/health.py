@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
 from overlapvae.analysis.baselines import cached_constant_baseline, constant_errors, render_sample
+from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,11 @@ class ReconstructionHealth(Callback):
         cache_dir: str | Path | None = None,
     ) -> None:
         if min(every_n_steps, num_images) < 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"every_n_steps={every_n_steps}, num_images={num_images} is invalid: choose integers >= 1"
             )
         if not 0.0 <= margin < 1.0:
-            raise ValueError(f"margin={margin} is invalid: choose a fraction in [0, 1), e.g. 0.1")
+            raise InvalidInputError(f"margin={margin} is invalid: choose a fraction in [0, 1), e.g. 0.1")
         self.every_n_steps = every_n_steps
         self.num_images = num_images
         self.margin = margin

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from overlapvae.data.standardise import destandardise
 from overlapvae.utils.files import atomic_write_bytes
+from overlapvae.utils.validation import InvalidInputError
 
 
 def image_grid(images: Tensor, columns: int, padding: int = 2) -> Tensor:
@@ -51,7 +52,7 @@ class ReconstructionImages(Callback):
         self, dirpath: str | Path, every_n_steps: int = 500, num_images: int = 8, traversal_steps: int = 9
     ):
         if min(every_n_steps, num_images, traversal_steps) < 1:
-            raise ValueError("every_n_steps, num_images and traversal_steps must each be >= 1")
+            raise InvalidInputError("every_n_steps, num_images and traversal_steps must each be >= 1")
         self.dirpath = Path(dirpath)
         self.every_n_steps = every_n_steps
         self.num_images = num_images

@@ -15,6 +15,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+from overlapvae.utils.validation import InvalidInputError
+
 
 class NonFiniteLossError(RuntimeError):
     """Raised when a training loss becomes NaN or infinite."""
@@ -23,7 +25,7 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteLossGuard(Callback):
     def __init__(self, check_every_n_steps: int = 1) -> None:
         if check_every_n_steps < 1:
-            raise ValueError(f"check_every_n_steps={check_every_n_steps} is invalid: choose >= 1")
+            raise InvalidInputError(f"check_every_n_steps={check_every_n_steps} is invalid: choose >= 1")
         self.check_every_n_steps = check_every_n_steps
         self._first_bad_step: Tensor | None = None
         self._last_finite: dict[str, Tensor] = {}

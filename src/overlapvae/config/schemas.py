@@ -4,17 +4,24 @@ Each schema is a dataclass built from a target's ``__init__`` signature (names, 
 so the class stays the one source of truth. YAML options extend their schema with
 ``defaults: [/schema/<group>/<name>@_here_, _self_]``: a value of the wrong type (say
 ``dataset.grid_spacing=abc``) or an unknown key then fails at compose time, before any training.
+A mode option annotated ``Literal[...]`` becomes an enum, so a value outside its options fails at
+compose time too, with the options listed (``overlapvae.build.make`` hands the constructor the
+plain string). The ``trainer`` node is typed the same way from ``make_trainer`` and
+``lightning.Trainer``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import inspect
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import lightning as L
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
@@ -32,6 +39,7 @@ from overlapvae.frameworks import VAE, AdaGVAE, AutoEncoder, BetaTCVAE, BetaVAE
 from overlapvae.losses import BCEWithLogitsLoss, CalibratedLoss, KernelLoss, L1Loss, MSELoss
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
 from overlapvae.models import Conv64, FullyConnected
+from overlapvae.trainer import make_trainer
 
 _PLAIN = (int, float, bool, str)
 
@@ -62,22 +70,30 @@ def _config_type(annotation: Any) -> Any:
             return typing.Optional[inner] if inner is not Any else Any  # noqa: UP045
         return Any
     if origin is typing.Literal:
-        return str
+        return _choices(arguments) if all(isinstance(a, str) for a in arguments) else Any
     if origin in (list, tuple, Sequence, Iterable) and arguments:
         inner = _config_type(arguments[0])
         return list[inner] if inner in _PLAIN else Any
     return Any
 
 
-def schema_for(target: Callable[..., Any], partial: bool = False, exclude: Iterable[str] = INJECTED) -> type:
-    """A dataclass with ``_target_`` (and ``_partial_``) plus one typed field per keyword argument."""
+@functools.cache
+def _choices(options: tuple[str, ...]) -> type[enum.Enum]:
+    """An enum whose members are ``options`` (OmegaConf lists them when it refuses a value)."""
+    return enum.Enum("Choice", {option: option for option in options})
+
+
+Field = tuple[str, Any, Any]
+
+
+def _signature_fields(
+    target: Callable[..., Any], exclude: Iterable[str], types: dict[str, Any] | None = None
+) -> list[Field]:
+    """One typed field per keyword argument of ``target`` (``types`` replaces an annotation)."""
     signature = inspect.signature(target)
     hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
-    fields: list[tuple[str, Any, Any]] = [
-        ("_target_", str, dataclasses.field(default=f"{target.__module__}.{target.__qualname__}"))
-    ]
-    if partial:
-        fields.append(("_partial_", bool, dataclasses.field(default=True)))
+    hints.update(types or {})
+    fields: list[Field] = []
     for name, parameter in signature.parameters.items():
         if name in exclude or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
@@ -90,7 +106,50 @@ def schema_for(target: Callable[..., Any], partial: bool = False, exclude: Itera
         else:
             field = dataclasses.field(default=default)
         fields.append((name, config_type, field))
+    return fields
+
+
+def _target_field(target: Callable[..., Any]) -> Field:
+    return ("_target_", str, dataclasses.field(default=f"{target.__module__}.{target.__qualname__}"))
+
+
+def schema_for(target: Callable[..., Any], partial: bool = False, exclude: Iterable[str] = INJECTED) -> type:
+    """A dataclass with ``_target_`` (and ``_partial_``) plus one typed field per keyword argument."""
+    fields = [_target_field(target)]
+    if partial:
+        fields.append(("_partial_", bool, dataclasses.field(default=True)))
+    fields += _signature_fields(target, exclude)
     return dataclasses.make_dataclass(f"{target.__name__}Config", fields)
+
+
+#: Lightning's precision settings (its legacy aliases such as ``32`` are not offered).
+Precision = typing.Literal[
+    "64-true", "32-true", "16-true", "bf16-true", "16-mixed", "bf16-mixed", "transformer-engine"
+]
+#: Types for the ``lightning.Trainer`` keywords whose annotation is a union OmegaConf cannot check.
+TRAINER_TYPES: dict[str, Any] = {
+    "accelerator": str,
+    "strategy": str,
+    "precision": Precision | None,
+    "max_time": str | None,
+    "deterministic": bool | None,
+    "gradient_clip_val": float | None,
+    "default_root_dir": str | None,
+}
+#: ``Trainer`` arguments the training app passes itself.
+TRAINER_INJECTED = ("callbacks", "logger", "plugins")
+
+
+def trainer_schema() -> type:
+    """The ``trainer`` node: ``make_trainer``'s options and every ``lightning.Trainer`` keyword,
+    typed (``devices`` stays untyped: an int, a list of ints or ``auto``; checked before a run)."""
+    fields = [_target_field(make_trainer)]
+    fields += _signature_fields(make_trainer, TRAINER_INJECTED)
+    fields += _signature_fields(L.Trainer, TRAINER_INJECTED, TRAINER_TYPES)
+    return dataclasses.make_dataclass("TrainerConfig", fields)
+
+
+TrainerConfig = trainer_schema()
 
 
 @dataclasses.dataclass
@@ -109,7 +168,7 @@ class TrainConfig:
     model: Any = MISSING
     loss: Any = MISSING
     optimizer: Any = MISSING
-    trainer: Any = MISSING
+    trainer: TrainerConfig = MISSING
     logger: Any = dataclasses.field(default_factory=dict)
     callbacks: Any = dataclasses.field(default_factory=dict)
     paths: Any = MISSING

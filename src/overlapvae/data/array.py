@@ -16,13 +16,14 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.base import GroundTruthData
+from overlapvae.utils.validation import InvalidInputError
 
 STORAGES = ("memory", "mmap", "device")
 
 
 def check_storage(storage: str) -> None:
     if storage not in STORAGES:
-        raise ValueError(f"storage={storage!r} is invalid: choose one of {', '.join(STORAGES)}")
+        raise InvalidInputError(f"storage={storage!r} is invalid: choose one of {', '.join(STORAGES)}")
 
 
 class ArrayData(GroundTruthData):
@@ -39,16 +40,16 @@ class ArrayData(GroundTruthData):
     ) -> None:
         check_storage(storage)
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be uint8 [N, C, H, W], got {images.dtype} {tuple(images.shape)}")
+            raise InvalidInputError(f"images must be uint8 [N, C, H, W], got {images.dtype} {tuple(images.shape)}")
         if len(factor_names) != len(factor_sizes):
-            raise ValueError(f"{len(factor_names)} factor names for {len(factor_sizes)} factor sizes")
+            raise InvalidInputError(f"{len(factor_names)} factor names for {len(factor_sizes)} factor sizes")
         if images.shape[0] != math.prod(factor_sizes):
-            raise ValueError(
+            raise InvalidInputError(
                 f"{images.shape[0]} images cannot fill the factor grid {tuple(factor_sizes)} "
                 f"({math.prod(factor_sizes)} combinations)"
             )
         if not len(mean) == len(std) == images.shape[1]:
-            raise ValueError(
+            raise InvalidInputError(
                 f"mean and std need {images.shape[1]} channels, got {list(mean)} and {list(std)}"
             )
         self.images = images

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.standardise import apply_standardisation, standardise_coefficients
+from overlapvae.utils.validation import InvalidInputError
 
 
 #: Observations rendered into a data set's fingerprint, and the seed that draws them.
@@ -91,14 +92,14 @@ class GroundTruthData(ABC):
         bad = (factors < 0) | (factors >= sizes)
         if bool(bad.any()):
             column = int(bad.any(dim=0).nonzero()[0])
-            raise ValueError(
+            raise InvalidInputError(
                 f"factor {self.factor_names[column]!r} has values outside [0, {self.factor_sizes[column]}): "
                 f"{factors[..., column][bad[..., column]].unique().tolist()[:8]}"
             )
 
     def _check_factor_shape(self, factors: Tensor) -> None:
         if factors.dtype != torch.long or factors.shape[-1:] != (self.num_factors,):
-            raise ValueError(
+            raise InvalidInputError(
                 f"expected factors as torch.long with last dimension {self.num_factors} "
                 f"({', '.join(self.factor_names)}), got dtype {factors.dtype} "
                 f"and shape {tuple(factors.shape)}"

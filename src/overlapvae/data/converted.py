@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.utils.files import atomic_write_json, file_digest
+from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -106,5 +107,5 @@ def converted_images(
         build_converted(path, shape, recipe, fill)
     images = load_converted(path, mmap)
     if tuple(images.shape) != tuple(shape):
-        raise ValueError(f"{path} holds an array of shape {tuple(images.shape)}, expected {shape}")
+        raise InvalidInputError(f"{path} holds an array of shape {tuple(images.shape)}, expected {shape}")
     return images

@@ -2,23 +2,57 @@
 
 The loader only counts steps (plain Python ints, so nothing crosses to the device); after the
 "transfer", ``on_after_batch_transfer`` draws a batch of factors from a seeded generator that
-lives on the training device and renders it there. No workers, no host copies, no syncs.
+lives on the training device and renders it there. No workers, no host copies, no syncs. Both the
+generator and the loader's place in its epoch are saved in checkpoints, so a run resumed mid-epoch
+continues exactly as if it had never stopped.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from overlapvae.data.base import GroundTruthData
 from overlapvae.data.pairs import check_pair_mode, sample_pairs
 from overlapvae.utils.seeding import derive_seed
+from overlapvae.utils.validation import InvalidInputError
+
+
+class EpochSteps:
+    """The training loader: the indices of one epoch's ``length`` batches (the batches themselves
+    are drawn on the device), resumable mid-epoch through Lightning's ``state_dict`` protocol.
+
+    Lightning saves ``state_dict()`` with each checkpoint and hands it back on resume; the resumed
+    epoch then yields only its remaining batches, so epoch boundaries fall where they would have.
+    The position is the number of batches whose training step has begun (``started``, set by the
+    data module as each index reaches its step), not the number yielded: Lightning fetches one
+    batch ahead.
+    """
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.started = 0
+        self._resume_at = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        start, self._resume_at = self._resume_at, 0
+        self.started = start
+        return iter(range(start, self.length))
+
+    def state_dict(self) -> dict[str, int]:
+        return {"started": self.started}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self._resume_at = int(state_dict["started"]) % self.length
 
 
 class GroundTruthDataModule(L.LightningDataModule):
@@ -44,9 +78,9 @@ class GroundTruthDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} is invalid: choose an integer >= 1")
+            raise InvalidInputError(f"batch_size={batch_size} is invalid: choose an integer >= 1")
         if steps_per_epoch is not None and steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: choose >= 1 or null")
+            raise InvalidInputError(f"steps_per_epoch={steps_per_epoch} is invalid: choose >= 1 or null")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
@@ -57,6 +91,7 @@ class GroundTruthDataModule(L.LightningDataModule):
         self.pair_mode = pair_mode
         self._generator: torch.Generator | None = None
         self._pending_state: dict[str, Any] | None = None
+        self._loader: EpochSteps | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -103,8 +138,9 @@ class GroundTruthDataModule(L.LightningDataModule):
         """Start the stream afresh on the training device (batches drawn before ``fit`` don't count)."""
         self._generator = None
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(range(self.steps_per_epoch), batch_size=None, shuffle=False, num_workers=0)
+    def train_dataloader(self) -> EpochSteps:
+        self._loader = EpochSteps(self.steps_per_epoch)
+        return self._loader
 
     def sample_batch(self) -> tuple[Tensor, Tensor]:
         """Draw and render one batch on the training device: ``[B, C, H, W]`` images and ``[B, F]``
@@ -117,6 +153,9 @@ class GroundTruthDataModule(L.LightningDataModule):
         return images.unflatten(0, pairs.shape[:2]), pairs
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        """``batch`` is the step's index in its epoch, handed over just before its training step."""
+        if self._loader is not None and isinstance(batch, int):
+            self._loader.started = batch + 1
         return self.sample_batch()
 
     def state_dict(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from overlapvae.utils.validation import InvalidInputError
 
 MAX_LISTED = 5
 
@@ -33,7 +34,7 @@ class FactorGrid:
 def factor_grid(table: np.ndarray) -> FactorGrid:
     """Index a ``[N, F]`` table of factor values (numbers or strings)."""
     if table.ndim != 2 or table.shape[1] == 0:
-        raise ValueError(f"a factor table must be [rows, factors], got shape {table.shape}")
+        raise InvalidInputError(f"a factor table must be [rows, factors], got shape {table.shape}")
     values, indices = zip(*(np.unique(column, return_inverse=True) for column in table.T), strict=True)
     sizes = tuple(len(column_values) for column_values in values)
     positions = np.ravel_multi_index(tuple(index.ravel() for index in indices), sizes)
@@ -54,13 +55,13 @@ def check_complete(grid: FactorGrid, names: Sequence[str], source: str) -> None:
 
     duplicated = np.flatnonzero(counts > 1)
     if len(duplicated):
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: {len(duplicated)} factor combinations appear more than once (each must be one "
             f"image): {listing(duplicated)}"
         )
     missing = np.flatnonzero(counts == 0)
     if len(missing):
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: the factor grid ({described}) has {len(missing)} of {len(counts)} combinations "
             f"missing: {listing(missing)}. Metrics and traversals need every combination: add the "
             f"missing images or drop the factor values that are incomplete."
@@ -71,14 +72,14 @@ def check_grid_order(table: np.ndarray, sizes: Sequence[int], names: Sequence[st
     """Raise unless the rows of ``table`` enumerate the grid of ``sizes`` in row-major order."""
     grid = factor_grid(table)
     if grid.sizes != tuple(sizes):
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: factor sizes {dict(zip(names, grid.sizes, strict=True))}, expected "
             f"{dict(zip(names, sizes, strict=True))}: not the version of the data this project converts"
         )
     out_of_order = np.flatnonzero(grid.positions != np.arange(len(grid.positions)))
     if len(out_of_order):
         row = int(out_of_order[0])
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: the rows are not in factor-grid order (row {row} holds "
             f"{dict(zip(names, grid.combination(int(grid.positions[row])), strict=True))})"
         )

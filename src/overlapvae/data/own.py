@@ -2,7 +2,9 @@
 
 The factor sizes are inferred (each factor's distinct values, sorted, become its indices), the
 grid must be complete (every combination exactly once: the error lists what is missing), and
-the images are put into grid order once and cached under ``<data_dir>/own/`` together with
+a factor that takes a single value is dropped with a warning naming it (nothing varies along
+it, so no metric could score it), the images are put into grid order once and cached under
+``<data_dir>/own/`` together with
 their standardisation constants (per-channel mean, and the mean over images of each image's
 per-channel std with ddof = 1, PAPER §2.4). The cache is rebuilt when the source file changes.
 """
@@ -11,9 +13,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 from PIL import Image
@@ -22,9 +25,12 @@ from overlapvae.data.array import ArrayData, check_storage
 from overlapvae.data.converted import Filler, build_converted, load_converted, read_metadata, stale_reason
 from overlapvae.data.grid import check_complete, factor_grid
 from overlapvae.data.standard.images import to_channels_first
-from overlapvae.utils.validation import check_choice
+from overlapvae.utils.validation import InvalidInputError, MissingInputError, check_choice
 
-LAYOUTS = ("NHWC", "NCHW")
+log = logging.getLogger(__name__)
+
+Layout = Literal["NHWC", "NCHW"]
+LAYOUTS = get_args(Layout)
 IMAGE_COLUMN = "image"
 
 #: Reads the source: ``uint8 [N, C, H, W]`` images, a ``[N, F]`` factor table, the factor names.
@@ -50,9 +56,9 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 def _channels_first(images: np.ndarray, layout: str, source: str) -> np.ndarray:
     check_choice("layout", layout, LAYOUTS)
     if images.dtype != np.uint8:
-        raise ValueError(f"{source}: images must be uint8 (0–255), got {images.dtype}")
+        raise InvalidInputError(f"{source}: images must be uint8 (0–255), got {images.dtype}")
     if images.ndim not in (3, 4):
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: images must be [N, H, W] or [N, H, W, C] / [N, C, H, W], got {images.shape}"
         )
     return images if images.ndim == 4 and layout == "NCHW" else to_channels_first(images)
@@ -91,15 +97,37 @@ class OwnData(ArrayData):
         self.factor_values = tuple(metadata["factor_values"])
 
 
+def _without_constant_factors(table: np.ndarray, names: list[str], source: str) -> tuple[np.ndarray, list[str]]:
+    """Drop each factor that takes a single value, with a warning naming it: it varies nothing, so
+    no metric can score it (MIG, DCI and SAP would fail at every evaluation). A table whose every
+    factor is constant is refused."""
+    constant = [column for column in range(table.shape[1]) if len(np.unique(table[:, column])) == 1]
+    if not constant:
+        return table, names
+    if len(constant) == table.shape[1]:
+        raise InvalidInputError(f"{source}: every factor ({', '.join(names)}) takes a single value: nothing varies")
+    for column in constant:
+        log.warning(
+            "%s: factor %r takes the single value %s in every image: dropped (a constant factor "
+            "cannot be scored by any metric)",
+            source,
+            names[column],
+            table[0, column],
+        )
+    keep = [column for column in range(table.shape[1]) if column not in constant]
+    return table[:, keep], [names[column] for column in keep]
+
+
 def _grid_ordered(images: np.ndarray, table: np.ndarray, names: list[str], source: str) -> Filler:
     """Check that ``table`` matches ``images`` and fills a complete grid; return the filler that
     writes the images in grid order and records the factors and standardisation constants."""
     if len(table) != len(images):
-        raise ValueError(
+        raise InvalidInputError(
             f"{source}: {len(table)} factor rows for {len(images)} images: each image needs one row"
         )
     if table.ndim != 2 or table.shape[1] != len(names):
-        raise ValueError(f"{source}: a factor table of shape {table.shape} for the factor names {names}")
+        raise InvalidInputError(f"{source}: a factor table of shape {table.shape} for the factor names {names}")
+    table, names = _without_constant_factors(table, names, source)
     grid = factor_grid(table)
     check_complete(grid, names, source)
     order = np.argsort(grid.positions)
@@ -127,18 +155,18 @@ class NpzData(OwnData):
         path: str,
         data_dir: str = "data",
         factor_names: list[str] | None = None,
-        layout: str = "NHWC",
+        layout: Layout = "NHWC",
         storage: str = "memory",
     ) -> None:
         source = Path(path)
         if not source.is_file():
-            raise FileNotFoundError(f"dataset.path={path!r} is not a file: point it at your .npz")
+            raise MissingInputError(f"dataset.path={path!r} is not a file: point it at your .npz")
 
         def read() -> tuple[np.ndarray, np.ndarray, list[str]]:
             with np.load(source, allow_pickle=False) as content:
                 missing = [key for key in ("images", "factors") if key not in content]
                 if missing:
-                    raise ValueError(
+                    raise InvalidInputError(
                         f"{source} lacks {missing} (it has {sorted(content.files)}): it needs "
                         "'images' and 'factors' arrays"
                     )
@@ -163,7 +191,7 @@ class FolderData(OwnData):
         folder = Path(path)
         table_path = folder / factors_file
         if not table_path.is_file():
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{table_path} not found: dataset.path must be a folder holding {factors_file} "
                 f"(an {IMAGE_COLUMN!r} column and one column per factor) and the images it names"
             )
@@ -172,7 +200,7 @@ class FolderData(OwnData):
             reader = csv.DictReader(file)
             header, rows = list(reader.fieldnames or []), list(reader)
         if IMAGE_COLUMN not in header or len(header) < 2 or not rows:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{table_path} needs an {IMAGE_COLUMN!r} column, at least one factor column and one row; "
                 f"it has the columns {header} and {len(rows)} rows"
             )
@@ -180,7 +208,7 @@ class FolderData(OwnData):
         files = [folder / row[IMAGE_COLUMN] for row in rows]
         absent = [str(file) for file in files if not file.is_file()]
         if absent:
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{table_path} names {len(absent)} images that do not exist: {absent[:5]}"
             )
 
@@ -188,7 +216,7 @@ class FolderData(OwnData):
             images = [_read_image(file) for file in files]
             for file, image in zip(files, images, strict=True):
                 if image.shape != images[0].shape:
-                    raise ValueError(
+                    raise InvalidInputError(
                         f"{file} is {image.shape}, {files[0]} is {images[0].shape}: sizes must match"
                     )
             table = np.empty((len(rows), len(names)), dtype=object)

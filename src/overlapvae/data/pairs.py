@@ -14,17 +14,20 @@ Only factors with more than one value count towards F (a constant factor cannot 
 
 from __future__ import annotations
 
+from typing import Literal, get_args
 import torch
 from torch import Tensor
 
 from overlapvae.data.base import GroundTruthData
+from overlapvae.utils.validation import InvalidInputError
 
-PAIR_MODES = ("paper_code", "paper_text")
+PairMode = Literal["paper_code", "paper_text"]
+PAIR_MODES = get_args(PairMode)
 
 
 def check_pair_mode(mode: str) -> None:
     if mode not in PAIR_MODES:
-        raise ValueError(f"pair_sampling={mode!r} is invalid: choose one of {', '.join(PAIR_MODES)}")
+        raise InvalidInputError(f"pair_sampling={mode!r} is invalid: choose one of {', '.join(PAIR_MODES)}")
 
 
 def number_to_change(mode: str, batch_size: int, num_factors: int, generator: torch.Generator) -> Tensor:
@@ -47,7 +50,7 @@ def sample_pairs(
     varying = sizes > 1
     num_varying = int(varying.sum())
     if num_varying == 0:
-        raise ValueError("every factor of this data set has one value: no pair can differ")
+        raise InvalidInputError("every factor of this data set has one value: no pair can differ")
     first = data.sample_factors(batch_size, generator)
     k = number_to_change(mode, batch_size, num_varying, generator)
     # a uniformly random order of the varying factors per pair; the first k of it change

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.base import GroundTruthData
+from overlapvae.utils.validation import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def composite(
         images = weighted_rows.unsqueeze(-1) * cols[:, owners].to(dtype).unsqueeze(2)
         return images if as_uint8 else images.add_(shift.view(1, channels, 1, 1))
     if saturation is None:
-        raise ValueError("squares that share channels need a saturation value")
+        raise InvalidInputError("squares that share channels need a saturation value")
     left = (layers.colours.unsqueeze(-1) * rows.unsqueeze(2)).permute(0, 2, 3, 1).flatten(1, 2)
     images = (
         torch.bmm(left, cols.to(torch.float32)).clamp_(max=saturation).view(batch, channels, height, width)

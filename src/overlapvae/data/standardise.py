@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+from overlapvae.utils.validation import InvalidInputError
 
 
 def standardise_coefficients(
@@ -15,9 +16,9 @@ def standardise_coefficients(
     mean_t = torch.as_tensor(mean, dtype=torch.float64, device=device)
     std_t = torch.as_tensor(std, dtype=torch.float64, device=device)
     if mean_t.shape != std_t.shape or mean_t.ndim != 1:
-        raise ValueError(f"mean and std must be equal-length sequences, got {list(mean)} and {list(std)}")
+        raise InvalidInputError(f"mean and std must be equal-length sequences, got {list(mean)} and {list(std)}")
     if bool((std_t <= 0).any()):
-        raise ValueError(f"every std must be positive, got {list(std)}")
+        raise InvalidInputError(f"every std must be positive, got {list(std)}")
     return (1.0 / (255.0 * std_t)).float(), (-mean_t / std_t).float()
 
 

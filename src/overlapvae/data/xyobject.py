@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.squares import SquareLayers, SquaresData, lit_image_std
+from overlapvae.utils.validation import InvalidInputError
 
 #: The ``rainbow`` hues in factor order: red, yellow, green, cyan, blue, magenta.
 RAINBOW_HUES = ((255, 0, 0), (255, 255, 0), (0, 255, 0), (0, 255, 255), (0, 0, 255), (255, 0, 255))
@@ -39,16 +40,16 @@ class XYObject(SquaresData):
         brightness_levels: int = 4,
     ) -> None:
         if grid_spacing < 1:
-            raise ValueError(f"grid_spacing={grid_spacing} is invalid: choose an integer >= 1")
+            raise InvalidInputError(f"grid_spacing={grid_spacing} is invalid: choose an integer >= 1")
         if not 1 <= min_square_size <= max_square_size <= image_size:
-            raise ValueError(
+            raise InvalidInputError(
                 f"square sizes {min_square_size}..{max_square_size} are invalid: "
                 f"need 1 <= min_square_size <= max_square_size <= image_size={image_size}"
             )
         if square_size_step < 1:
-            raise ValueError(f"square_size_step={square_size_step} is invalid: choose an integer >= 1")
+            raise InvalidInputError(f"square_size_step={square_size_step} is invalid: choose an integer >= 1")
         if brightness_levels < 1:
-            raise ValueError(f"brightness_levels={brightness_levels} is invalid: choose an integer >= 1")
+            raise InvalidInputError(f"brightness_levels={brightness_levels} is invalid: choose an integer >= 1")
         self.grid_spacing = grid_spacing
         self.max_square_size = max_square_size
         self.square_sizes = tuple(range(min_square_size, max_square_size + 1, square_size_step))

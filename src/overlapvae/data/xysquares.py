@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.squares import SquareLayers, SquaresData, lit_image_std
+from overlapvae.utils.validation import InvalidInputError
 
 _COLOUR_NAMES = ("R", "G", "B")
 
@@ -70,23 +71,23 @@ class XYSquares(SquaresData):
     ) -> None:
         spacing = square_size if grid_spacing is None else grid_spacing
         if image_size < 1:
-            raise ValueError(f"image_size={image_size} is invalid: it must be at least 1 pixel")
+            raise InvalidInputError(f"image_size={image_size} is invalid: it must be at least 1 pixel")
         if not 1 <= square_size <= image_size:
-            raise ValueError(
+            raise InvalidInputError(
                 f"square_size={square_size} does not fit: choose 1 <= square_size <= image_size={image_size}"
             )
         if spacing < 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"grid_spacing={spacing} is invalid: the step between square positions must be >= 1 pixel "
                 f"(grid_spacing={square_size} = square_size gives no overlap, smaller values add overlap)"
             )
         if not 1 <= num_squares <= 3:
-            raise ValueError(f"num_squares={num_squares} is invalid: choose 1, 2 or 3")
+            raise InvalidInputError(f"num_squares={num_squares} is invalid: choose 1, 2 or 3")
         if not 1 <= fill_value <= 255:
-            raise ValueError(f"fill_value={fill_value} is invalid: choose an integer in 1..255")
+            raise InvalidInputError(f"fill_value={fill_value} is invalid: choose an integer in 1..255")
         fitting = (image_size - square_size) // spacing + 1
         if grid_size is not None and not 1 <= grid_size <= fitting:
-            raise ValueError(
+            raise InvalidInputError(
                 f"grid_size={grid_size} is invalid: with square_size={square_size} and "
                 f"grid_spacing={spacing}, 1 to {fitting} positions fit in image_size={image_size}; "
                 "lower grid_size or grid_spacing"

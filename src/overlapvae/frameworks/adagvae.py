@@ -16,23 +16,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
-from overlapvae.data.pairs import check_pair_mode
+from overlapvae.data.pairs import PairMode, check_pair_mode
 from overlapvae.frameworks.autoencoder import ModelFactory, OptimizerFactory
 from overlapvae.frameworks.vae import BetaVAE
 from overlapvae.losses.divergence import kl_to_standard_normal, symmetric_gaussian_kl
 from overlapvae.losses.reconstruction import ReconstructionLoss
 from overlapvae.losses.reduction import reduce
+from overlapvae.utils.validation import InvalidInputError
 
-MEAN_MODES = ("correct", "paper")
+MeanMode = Literal["correct", "paper"]
+MEAN_MODES = get_args(MeanMode)
 
 
 def check_mean_mode(mean_mode: str) -> None:
     if mean_mode not in MEAN_MODES:
-        raise ValueError(f"mean_mode={mean_mode!r} is invalid: choose one of {', '.join(MEAN_MODES)}")
+        raise InvalidInputError(f"mean_mode={mean_mode!r} is invalid: choose one of {', '.join(MEAN_MODES)}")
 
 
 def shared_latents(mean: Tensor, log_variance: Tensor, ratio: float = 0.5) -> Tensor:
@@ -80,11 +83,11 @@ class AdaGVAE(BetaVAE):
         image_shape: Sequence[int],
         beta: float = 0.0316,
         threshold_ratio: float = 0.5,
-        mean_mode: str = "correct",
-        pair_sampling: str = "paper_code",
+        mean_mode: MeanMode = "correct",
+        pair_sampling: PairMode = "paper_code",
     ) -> None:
         if not 0.0 <= threshold_ratio <= 1.0:
-            raise ValueError(f"threshold_ratio={threshold_ratio} is invalid: choose a value in [0, 1]")
+            raise InvalidInputError(f"threshold_ratio={threshold_ratio} is invalid: choose a value in [0, 1]")
         check_mean_mode(mean_mode)
         check_pair_mode(pair_sampling)
         self.threshold_ratio = threshold_ratio
@@ -94,7 +97,7 @@ class AdaGVAE(BetaVAE):
 
     def loss_terms(self, pairs: Tensor) -> dict[str, Tensor]:
         if pairs.ndim != 5 or pairs.shape[1] != 2:
-            raise ValueError(f"Ada-GVAE trains on pairs [B, 2, C, H, W], got {tuple(pairs.shape)}")
+            raise InvalidInputError(f"Ada-GVAE trains on pairs [B, 2, C, H, W], got {tuple(pairs.shape)}")
         batch = pairs.shape[0]
         images = pairs.flatten(0, 1)
         mean, log_variance = (t.unflatten(0, (batch, 2)) for t in self.posterior(images))

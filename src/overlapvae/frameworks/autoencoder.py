@@ -3,6 +3,8 @@
 Frameworks know nothing about the data set they see: the image shape (and, where an estimator
 needs it, the data set size) are passed in. Each framework returns a dict of named loss terms;
 their running means over the last ``log_every_n_steps`` steps are logged as ``train/<term>``.
+The open window of those means and the last logged values are saved in checkpoints, so a resumed
+run logs exactly what an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import Tensor, nn
 
 from overlapvae.losses.reconstruction import ReconstructionLoss
 from overlapvae.models.autoencoder import AutoEncoderModel
+from overlapvae.utils.validation import InvalidInputError
 
 ModelFactory = Callable[..., AutoEncoderModel]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -41,7 +44,9 @@ class AutoEncoder(L.LightningModule):
     ) -> None:
         super().__init__()
         if recon_loss.reduction == "none":
-            raise ValueError("recon_loss.reduction='none' cannot train: choose mean, sum or sample_sum")
+            raise InvalidInputError(
+                "recon_loss.reduction='none' cannot train: choose mean, sum or sample_sum"
+            )
         self.image_shape = tuple(image_shape)
         self.model = model(image_shape=self.image_shape, encoder_heads=self.encoder_heads)
         self.recon_loss = recon_loss
@@ -49,6 +54,10 @@ class AutoEncoder(L.LightningModule):
         self.running = nn.ModuleDict(
             {name: torchmetrics.MeanMetric(nan_strategy="disable") for name in self.term_names}
         )
+        for metric in self.running.values():
+            metric.persistent(True)  # the open window goes into checkpoints
+        self.window_steps = 0  # steps in the open window of running means
+        self.last_logged: dict[str, Tensor] = {}
         self.save_hyperparameters(ignore=["model", "recon_loss", "optimizer"])
         self.hparams.update(self.derived_hyperparameters())
 
@@ -105,21 +114,55 @@ class AutoEncoder(L.LightningModule):
         detached = {name: value.detach() for name, value in terms.items()}
         for name, value in detached.items():
             self.running[name].update(value)
+        self.window_steps += 1
+        interval = self.trainer.log_every_n_steps
+        if interval > 0 and (self.global_step + 1) % interval == 0:
+            self._log_running_means()
         return {**detached, "loss": terms["loss"]}
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        interval = self.trainer.log_every_n_steps
-        if interval > 0 and self.global_step % interval == 0:
-            for name, value in self.compute_running_means().items():
-                self.log(f"train/{name}", value, prog_bar=name == "loss")
+    def _log_running_means(self) -> None:
+        """Log the window's means as ``train/<term>`` at this step, straight to the loggers: the
+        row is then written before a checkpoint of this step is taken (Lightning would hand it to
+        the loggers only after the checkpoint), so a resumed run's history has it exactly once."""
+        means = {f"train/{name}": value for name, value in self.compute_running_means().items()}
+        self.last_logged.update(means)
+        for logger in self.loggers:
+            logger.log_metrics({**means, "epoch": self.current_epoch}, step=self.global_step)
+        if "train/loss" in means:
+            self.log("train/loss", means["train/loss"], prog_bar=True, logger=False)
+
+    def final_losses(self) -> dict[str, float]:
+        """The last logged window of running means, refreshed by any steps trained after it."""
+        final = {name: float(value) for name, value in self.last_logged.items()}
+        final.update({f"train/{name}": float(value) for name, value in self.compute_running_means().items()})
+        return final
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["running_means"] = {
+            "window_steps": self.window_steps,
+            "last_logged": {name: float(value) for name, value in self.last_logged.items()},
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the open window of running means (a checkpoint written before they were saved
+        starts an empty one)."""
+        state = checkpoint.get("running_means", {"window_steps": 0, "last_logged": {}})
+        weights = checkpoint.setdefault("state_dict", {})
+        for name, metric in self.running.items():
+            metric.reset()
+            for key, value in metric.state_dict(prefix=f"running.{name}.").items():
+                weights.setdefault(key, value)
+        self.window_steps = int(state["window_steps"])
+        self.last_logged = {name: torch.tensor(value) for name, value in state["last_logged"].items()}
 
     def compute_running_means(self) -> dict[str, Tensor]:
         """Mean of each term over the steps since the last call (one sync), then start a new window."""
         means = {}
         for name, metric in self.running.items():
-            if metric.update_count > 0:
+            if self.window_steps > 0:
                 means[name] = metric.compute()
             metric.reset()
+        self.window_steps = 0
         return means
 
     def configure_optimizers(self) -> torch.optim.Optimizer:

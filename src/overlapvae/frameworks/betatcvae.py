@@ -15,7 +15,8 @@ from overlapvae.frameworks.autoencoder import ModelFactory, OptimizerFactory
 from overlapvae.frameworks.vae import VAE
 from overlapvae.losses.reconstruction import ReconstructionLoss
 from overlapvae.losses.reduction import reduce_sample_totals
-from overlapvae.losses.total_correlation import decompose_kl
+from overlapvae.losses.total_correlation import Estimator, decompose_kl
+from overlapvae.utils.validation import InvalidInputError
 
 
 class BetaTCVAE(VAE):
@@ -35,16 +36,16 @@ class BetaTCVAE(VAE):
         alpha: float = 1.0,
         beta: float = 6.0,
         gamma: float = 1.0,
-        estimator: str = "mss",
+        estimator: Estimator = "mss",
         dataset_size: int | None = None,
     ) -> None:
         for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if not value >= 0:
-                raise ValueError(f"{name}={value} is invalid: choose a non-negative number")
+                raise InvalidInputError(f"{name}={value} is invalid: choose a non-negative number")
         if estimator not in ("mss", "mws"):
-            raise ValueError(f"estimator={estimator!r} is invalid: choose 'mss' or 'mws'")
+            raise InvalidInputError(f"estimator={estimator!r} is invalid: choose 'mss' or 'mws'")
         if dataset_size is not None and dataset_size < 2:
-            raise ValueError(f"dataset_size={dataset_size} is invalid: choose an integer >= 2 or null")
+            raise InvalidInputError(f"dataset_size={dataset_size} is invalid: choose an integer >= 2 or null")
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
         self.estimator = estimator
         self.dataset_size = dataset_size
@@ -59,7 +60,7 @@ class BetaTCVAE(VAE):
         if self.dataset_size is None:
             datamodule = getattr(self.trainer, "datamodule", None)
             if datamodule is None or not hasattr(datamodule, "num_observations"):
-                raise ValueError(
+                raise InvalidInputError(
                     "BetaTCVAE needs dataset_size: pass it, or train with a ground-truth data module"
                 )
             self.dataset_size = int(datamodule.num_observations)
@@ -68,7 +69,9 @@ class BetaTCVAE(VAE):
         self, recon: Tensor, kl: Tensor, z: Tensor, mean: Tensor, log_variance: Tensor
     ) -> dict[str, Tensor]:
         if self.dataset_size is None:
-            raise ValueError("BetaTCVAE.dataset_size is unset: pass it, or call setup() with a trainer")
+            raise InvalidInputError(
+                "BetaTCVAE.dataset_size is unset: pass it, or call setup() with a trainer"
+            )
         parts = decompose_kl(z, mean, log_variance, self.dataset_size, self.estimator)
         reduction, size = self.recon_loss.reduction, self.latent_size
         mi = reduce_sample_totals(parts.mutual_information, size, reduction)

@@ -18,6 +18,7 @@ from overlapvae.frameworks.autoencoder import AutoEncoder, ModelFactory, Optimiz
 from overlapvae.losses.divergence import kl_to_standard_normal
 from overlapvae.losses.reconstruction import ReconstructionLoss
 from overlapvae.losses.reduction import reduce
+from overlapvae.utils.validation import InvalidInputError
 
 
 def summed_equivalent(weight: float, reduction: str, image_shape: Sequence[int], latent_size: int) -> float:
@@ -82,7 +83,7 @@ class BetaVAE(VAE):
         beta: float = 1.0,
     ) -> None:
         if not beta >= 0:
-            raise ValueError(f"beta={beta} is invalid: choose a non-negative number")
+            raise InvalidInputError(f"beta={beta} is invalid: choose a non-negative number")
         self.beta = beta
         super().__init__(model, recon_loss, optimizer, image_shape)
 

@@ -16,11 +16,15 @@ floored at ``min_error`` (the σ-VAE clips log σ likewise), so a perfect recons
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import Tensor
 
 from overlapvae.losses.reconstruction import L1Loss, MSELoss, ReconstructionLoss
-from overlapvae.utils.validation import check_choice
+from overlapvae.losses.reduction import Reduction
+from overlapvae.utils.validation import InvalidInputError, check_choice
 
+CalibratedBase = Literal["mse", "l1"]
 #: The likelihood behind each base loss and the factor of its log-scale term (½ log σ², log b).
 CALIBRATED_BASES: dict[str, tuple[type[ReconstructionLoss], float]] = {
     "mse": (MSELoss, 0.5),
@@ -33,9 +37,9 @@ class CalibratedLoss(ReconstructionLoss):
 
     def __init__(
         self,
-        base: str = "mse",
+        base: CalibratedBase = "mse",
         min_error: float = 1e-6,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         scale: float = 1.0,
         match_scale: bool = False,
         smoothing_steps: int = 500,
@@ -43,7 +47,7 @@ class CalibratedLoss(ReconstructionLoss):
         super().__init__(reduction, scale, match_scale, smoothing_steps)
         check_choice("base", base, CALIBRATED_BASES)
         if not min_error > 0:
-            raise ValueError(f"min_error={min_error} is invalid: choose a positive number, e.g. 1e-6")
+            raise InvalidInputError(f"min_error={min_error} is invalid: choose a positive number, e.g. 1e-6")
         base_class, self.coefficient = CALIBRATED_BASES[base]
         self.base = base_class()
         self.min_error = float(min_error)

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
 from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
-from overlapvae.utils.validation import check_choice
+from overlapvae.losses.reduction import Reduction
+from overlapvae.utils.validation import InvalidInputError, MissingInputError, check_choice
 
 BASE_LOSSES: dict[str, type[ReconstructionLoss]] = {"mse": MSELoss, "l1": L1Loss, "bce": BCEWithLogitsLoss}
-KERNELS = ("box", "gaussian", "file")
-NORMALISATIONS = ("sum", "none")
-METHODS = ("auto", "fft", "direct")
+KernelBase = Literal["mse", "l1", "bce"]
+KernelShape = Literal["box", "gaussian", "file"]
+Normalisation = Literal["sum", "none"]
+ConvolutionMethod = Literal["auto", "fft", "direct"]
+KERNELS = get_args(KernelShape)
+NORMALISATIONS = get_args(Normalisation)
+METHODS = get_args(ConvolutionMethod)
 #: Kernels at least this wide are convolved by FFT under ``method: auto``: on 64×64 batches FFT beat
 #: the direct convolution at every radius from 1 to 31 (benchmarks/kernel_loss.py prints both).
 FFT_MIN_KERNEL_SIZE = 3
@@ -47,25 +53,32 @@ def gaussian_kernel(radius: int) -> Tensor:
 
 def load_kernel(path: str | Path) -> Tensor:
     """A kernel saved by ``overlapvae-learn-kernel`` (or any ``torch.save``d 2-D tensor, or a dict
-    holding one under ``"kernel"``): square, odd-sized and finite, else a ``ValueError`` naming it."""
+    holding one under ``"kernel"``): square, odd-sized and finite, else an ``InvalidInputError``
+    naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"kernel file {path} does not exist: make one with overlapvae-learn-kernel")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+        raise MissingInputError(f"kernel file {path} does not exist: make one with overlapvae-learn-kernel")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a torch file, truncated, or holding objects a kernel never has
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        raise InvalidInputError(
+            f"kernel_file={path} is not a kernel file ({reason}): make one with overlapvae-learn-kernel"
+        ) from error
     kernel = saved["kernel"] if isinstance(saved, dict) else saved
     if not isinstance(kernel, Tensor):
-        raise ValueError(f"{path} holds {type(kernel).__name__}, not a kernel tensor")
+        raise InvalidInputError(f"{path} holds {type(kernel).__name__}, not a kernel tensor")
     kernel = kernel.squeeze()
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"{path} holds a kernel of shape {tuple(kernel.shape)}: it must be 2-D, square, odd-sized"
         )
     if not torch.isfinite(kernel).all():
-        raise ValueError(f"{path} holds a kernel with non-finite entries")
+        raise InvalidInputError(f"{path} holds a kernel with non-finite entries")
     return kernel.to(torch.float64)
 
 
-def convolve(images: Tensor, kernel: Tensor, method: str = "auto") -> Tensor:
+def convolve(images: Tensor, kernel: Tensor, method: ConvolutionMethod = "auto") -> Tensor:
     """``K ∗ images`` per channel, zero-padded and cropped to the input size (``[..., H, W]``).
 
     ``fft``: the full linear convolution by FFT, centre-cropped; ``direct``: ``conv2d`` with the
@@ -97,14 +110,14 @@ class KernelLoss(ReconstructionLoss):
 
     def __init__(
         self,
-        base: str = "mse",
-        kernel: str = "box",
+        base: KernelBase = "mse",
+        kernel: KernelShape = "box",
         radius: int = 31,
         weight: float = 3969.0,
-        normalise: str = "sum",
+        normalise: Normalisation = "sum",
         kernel_file: str | None = None,
-        method: str = "auto",
-        reduction: str = "mean",
+        method: ConvolutionMethod = "auto",
+        reduction: Reduction = "mean",
         scale: float = 1.0,
         match_scale: bool = False,
         smoothing_steps: int = 500,
@@ -115,19 +128,19 @@ class KernelLoss(ReconstructionLoss):
         check_choice("normalise", normalise, NORMALISATIONS)
         check_choice("method", method, METHODS)
         if not weight >= 0:
-            raise ValueError(f"weight={weight} is invalid: choose a non-negative number")
+            raise InvalidInputError(f"weight={weight} is invalid: choose a non-negative number")
         if kernel == "file":
             if kernel_file is None:
-                raise ValueError("kernel=file needs kernel_file=<path of a saved kernel>")
+                raise InvalidInputError("kernel=file needs kernel_file=<path of a saved kernel>")
             values = load_kernel(kernel_file)
         else:
             if radius < 0:
-                raise ValueError(f"radius={radius} is invalid: choose an integer >= 0")
+                raise InvalidInputError(f"radius={radius} is invalid: choose an integer >= 0")
             values = box_kernel(radius) if kernel == "box" else gaussian_kernel(radius)
         if normalise == "sum":
             total = values.sum()
             if total == 0:
-                raise ValueError("the kernel sums to 0 and cannot be normalised: use normalise=none")
+                raise InvalidInputError("the kernel sums to 0 and cannot be normalised: use normalise=none")
             values = values / total
         self.base = BASE_LOSSES[base](reduction)
         self.weight = float(weight)

@@ -39,7 +39,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from overlapvae.losses.reduction import check_reduction, reduce
+from overlapvae.losses.reduction import Reduction, check_reduction, reduce
+from overlapvae.utils.validation import InvalidInputError
 
 #: Settings of the training term that leave the exact per-element values alone (its weight and its
 #: smoothed start).
@@ -69,7 +70,7 @@ class ReconstructionLoss(nn.Module):
 
     def __init__(
         self,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         scale: float = 1.0,
         match_scale: bool = False,
         smoothing_steps: int = 500,
@@ -77,11 +78,11 @@ class ReconstructionLoss(nn.Module):
         super().__init__()
         check_reduction(reduction)
         if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(
+            raise InvalidInputError(
                 f"scale={scale} is invalid: choose a positive number (1 keeps the loss as it is)"
             )
         if smoothing_steps < 0:
-            raise ValueError(
+            raise InvalidInputError(
                 f"smoothing_steps={smoothing_steps} is invalid: choose an integer >= 0 (0: none)"
             )
         self.reduction = reduction
@@ -151,7 +152,7 @@ class ReconstructionLoss(nn.Module):
         ``[..., C, H, W] → [...]`` (views of any stride are fine)."""
         if images.shape != targets.shape or images.ndim < 3:
             shapes = f"{tuple(images.shape)} and {tuple(targets.shape)}"
-            raise ValueError(f"expected two equal shapes [..., C, H, W], got {shapes}")
+            raise InvalidInputError(f"expected two equal shapes [..., C, H, W], got {shapes}")
         return self.elementwise(self.as_reconstruction(images), targets).mean(dim=(-3, -2, -1))
 
     def sample_errors(self, reconstruction: Tensor, target: Tensor) -> Tensor:
@@ -175,7 +176,7 @@ class ReconstructionLoss(nn.Module):
         """The training term: ``effective_scale`` times the reduced per-element loss, its kink
         smoothed over the current ``smoothing`` radius."""
         if reconstruction.shape != target.shape:
-            raise ValueError(
+            raise InvalidInputError(
                 f"reconstruction shape {tuple(reconstruction.shape)} differs from "
                 f"target shape {tuple(target.shape)}"
             )

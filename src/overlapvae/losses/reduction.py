@@ -6,14 +6,14 @@ over B·C·H·W elements and the KL the mean over B·z, so β there equals β_su
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from torch import Tensor
 
 from overlapvae.utils.validation import check_choice
 
 Reduction = Literal["mean", "sum", "sample_sum", "none"]
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "sample_sum", "none")
+REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 
 
 def check_reduction(reduction: str) -> None:

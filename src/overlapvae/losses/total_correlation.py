@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.losses.divergence import gaussian_log_density
+from overlapvae.utils.validation import InvalidInputError
 
 Estimator = Literal["mss", "mws"]
 
@@ -43,13 +44,15 @@ def log_importance_weights(batch_size: int, dataset_size: int, estimator: str) -
     ``M − 1`` weigh ``1/M``; each row sums to 1.
     """
     if estimator not in ("mss", "mws"):
-        raise ValueError(f"estimator={estimator!r} is invalid: choose 'mss' or 'mws'")
+        raise InvalidInputError(f"estimator={estimator!r} is invalid: choose 'mss' or 'mws'")
     if batch_size < 2:
-        raise ValueError(f"the total-correlation estimators need a batch of at least 2, got {batch_size}")
+        raise InvalidInputError(
+            f"the total-correlation estimators need a batch of at least 2, got {batch_size}"
+        )
     if estimator == "mws":
         return torch.full((batch_size, batch_size), -math.log(batch_size))
     if dataset_size < batch_size:
-        raise ValueError(
+        raise InvalidInputError(
             f"estimator='mss' needs dataset_size >= batch size, got dataset_size={dataset_size} and "
             f"batch size {batch_size}; use estimator='mws' or a smaller batch"
         )

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from overlapvae.metrics.base import Metric
 from overlapvae.metrics.sampling import Representation, check_codes, check_count, sample_factors
+from overlapvae.utils.validation import InvalidInputError
 
 
 def difference_points(
@@ -56,7 +57,7 @@ def beta_vae_score(
     check_sizes(batch_size, num_train, num_eval)
     train_points, train_labels = difference_points(representation, factor_sizes, num_train, batch_size, rng)
     if np.unique(train_labels).size < 2:
-        raise ValueError(f"num_train={num_train} points drew a single factor: sample more points")
+        raise InvalidInputError(f"num_train={num_train} points drew a single factor: sample more points")
     model = LogisticRegression(random_state=int(rng.integers(0, 2**31 - 1)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the reference runs the defaults as they are

@@ -10,6 +10,7 @@ import lightning as L
 
 from overlapvae.metrics.representation import posterior_encoder
 from overlapvae.metrics.suite import Evaluation, MetricSuite
+from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class DisentanglementMetrics(L.Callback):
         self.every_n_steps_per_metric = dict(every_n_steps_per_metric or {})
         for name, interval in {"every_n_steps": every_n_steps, **self.every_n_steps_per_metric}.items():
             if interval < 1:
-                raise ValueError(f"{name}={interval} is invalid: evaluate every 1 or more steps")
+                raise InvalidInputError(f"{name}={interval} is invalid: evaluate every 1 or more steps")
         self.history: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
         self.final_values: dict[str, float] | None = None
@@ -101,14 +102,18 @@ class DisentanglementMetrics(L.Callback):
             self.history.append({"step": trainer.global_step, **evaluation.values})
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.final.metrics and trainer.is_global_zero and not trainer.interrupted:
-            reused = self._periodic_values_at(trainer.global_step)
-            if reused is not None:  # the same suite just ran at this step: no second evaluation
-                self.final_values = reused
-                self._log(trainer, {f"final/{key}": value for key, value in reused.items()})
-                return
-            names = list(self.final.metrics)
-            self.final_values = self._evaluate(self.final, names, trainer, pl_module, "final").values
+        if not trainer.is_global_zero or trainer.interrupted:
+            return
+        if not self.final.metrics:
+            self.final_values = {}  # nothing to evaluate: the (empty) final record is complete
+            return
+        reused = self._periodic_values_at(trainer.global_step)
+        if reused is not None:  # the same suite just ran at this step: no second evaluation
+            self.final_values = reused
+            self._log(trainer, {f"final/{key}": value for key, value in reused.items()})
+            return
+        names = list(self.final.metrics)
+        self.final_values = self._evaluate(self.final, names, trainer, pl_module, "final").values
 
     def summary(self) -> dict[str, Any]:
         """The record for ``metrics.json``: ``final`` (reference convention), ``periodic_max``

@@ -18,6 +18,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 from overlapvae.metrics.base import TrainTestMetric
 from overlapvae.metrics.sampling import check_codes, check_codes_and_factors
+from overlapvae.utils.validation import InvalidInputError
 
 
 def disentanglement_per_code(importance: np.ndarray) -> np.ndarray:
@@ -95,12 +96,14 @@ def dci_scores(
     test_codes = check_codes(test_codes, "test codes", min_points=1)
     test_factors = np.asarray(test_factors)
     if test_codes.shape[0] != test_factors.shape[0] or test_factors.shape[1:] != train_factors.shape[1:]:
-        raise ValueError(
+        raise InvalidInputError(
             f"test codes {test_codes.shape} and test factors {test_factors.shape} do not match each "
             f"other or the training factors {train_factors.shape}"
         )
     if test_codes.shape[1] != train_codes.shape[1]:
-        raise ValueError(f"train codes have {train_codes.shape[1]} dims but test codes {test_codes.shape[1]}")
+        raise InvalidInputError(
+            f"train codes have {train_codes.shape[1]} dims but test codes {test_codes.shape[1]}"
+        )
     importance, train_accuracy, test_accuracy = gbt_importance(
         train_codes.astype(np.float32),
         train_factors,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from overlapvae.utils.validation import InvalidInputError
+
 
 def histogram_discretise(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
     """Bin each code dimension into ``num_bins`` equal-width bins over its own range.
@@ -14,7 +16,7 @@ def histogram_discretise(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
     last edge dropped, so the maximum falls in bin ``num_bins``.
     """
     if num_bins < 2:
-        raise ValueError(f"num_bins={num_bins} is invalid: use at least 2 bins")
+        raise InvalidInputError(f"num_bins={num_bins} is invalid: use at least 2 bins")
     discrete = np.empty(codes.shape, dtype=np.int64)
     for dim in range(codes.shape[1]):
         edges = np.histogram(codes[:, dim], num_bins)[1][:-1]
@@ -40,7 +42,7 @@ def discrete_mutual_info(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``[A, B]`` matrix of the mutual information (nats) between columns of integer arrays
     ``a [N, A]`` and ``b [N, B]``; equal to ``sklearn.metrics.mutual_info_score`` per pair."""
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"arrays differ in length: {a.shape[0]} against {b.shape[0]} points")
+        raise InvalidInputError(f"arrays differ in length: {a.shape[0]} against {b.shape[0]} points")
     dense_a = [_dense_labels(a[:, i]) for i in range(a.shape[1])]
     dense_b = [_dense_labels(b[:, j]) for j in range(b.shape[1])]
     result = np.zeros((a.shape[1], b.shape[1]))

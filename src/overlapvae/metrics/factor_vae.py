@@ -15,6 +15,7 @@ import numpy as np
 
 from overlapvae.metrics.base import Metric
 from overlapvae.metrics.sampling import Representation, check_codes, check_count, sample_factors
+from overlapvae.utils.validation import InvalidInputError
 
 
 def votes(
@@ -50,7 +51,7 @@ def check_sizes(
     check_count("num_eval", num_eval, 1)
     check_count("num_variance_estimate", num_variance_estimate, 2)
     if not prune_threshold >= 0:
-        raise ValueError(f"prune_threshold={prune_threshold} is invalid: use 0.0 or more")
+        raise InvalidInputError(f"prune_threshold={prune_threshold} is invalid: use 0.0 or more")
 
 
 def factor_vae_score(

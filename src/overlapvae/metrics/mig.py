@@ -11,13 +11,14 @@ import numpy as np
 from overlapvae.metrics.base import HistogramMetric
 from overlapvae.metrics.discrete import discrete_entropy, discrete_mutual_info, histogram_discretise
 from overlapvae.metrics.sampling import check_codes_and_factors
+from overlapvae.utils.validation import InvalidInputError
 
 
 def mutual_information_gap(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> dict[str, float]:
     """``discrete_mig`` of codes ``[N, C]`` against integer factors ``[N, F]``."""
     codes, factors = check_codes_and_factors(codes, factors)
     if codes.shape[1] < 2:
-        raise ValueError(f"MIG needs at least 2 code dimensions to take a gap, got {codes.shape[1]}")
+        raise InvalidInputError(f"MIG needs at least 2 code dimensions to take a gap, got {codes.shape[1]}")
     information = discrete_mutual_info(histogram_discretise(codes, num_bins), factors)
     top = np.sort(information, axis=0)[::-1]
     return {"discrete_mig": float(np.mean((top[0] - top[1]) / discrete_entropy(factors)))}

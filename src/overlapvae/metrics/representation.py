@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from overlapvae.data.base import GroundTruthData
+from overlapvae.utils.validation import InvalidInputError
 
 #: Images ``float [B, C, H, W]`` → posterior mean and log-variance ``[B, z]`` (``None`` for an AE).
 Encoder = Callable[[Tensor], tuple[Tensor, Tensor | None]]
@@ -55,7 +56,7 @@ class EncodedRepresentation:
         cache: bool = True,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} is invalid: choose an integer >= 1")
+            raise InvalidInputError(f"batch_size={batch_size} is invalid: choose an integer >= 1")
         self.encode = encode
         self.data = data
         self.device = torch.device(device)
@@ -110,7 +111,7 @@ class EncodedRepresentation:
         try:
             indices = np.ravel_multi_index(tuple(factors.T), self.data.factor_sizes)
         except ValueError as error:
-            raise ValueError(
+            raise InvalidInputError(
                 f"factors outside the grid {self.data.factor_sizes} of {type(self.data).__name__}: {error}"
             ) from error
         if self.cache:
@@ -122,7 +123,7 @@ class EncodedRepresentation:
         if not self.sampled:
             return means
         if log_variances is None:
-            raise ValueError(
+            raise InvalidInputError(
                 "a deterministic autoencoder has no posterior to sample: use representation=mean"
             )
         return means + np.exp(0.5 * log_variances) * self._noise.standard_normal(means.shape)

@@ -13,6 +13,7 @@ from sklearn.svm import LinearSVC
 
 from overlapvae.metrics.base import TrainTestMetric
 from overlapvae.metrics.sampling import check_codes, check_codes_and_factors
+from overlapvae.utils.validation import InvalidInputError
 
 
 def continuous_score_matrix(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -73,14 +74,16 @@ def sap_score(
     squared correlation on the training points (as the reference)."""
     train_codes, train_factors = check_codes_and_factors(train_codes, train_factors, "train codes")
     if train_codes.shape[1] < 2:
-        raise ValueError(f"SAP needs at least 2 code dimensions to take a gap, got {train_codes.shape[1]}")
+        raise InvalidInputError(
+            f"SAP needs at least 2 code dimensions to take a gap, got {train_codes.shape[1]}"
+        )
     if continuous_factors:
         scores = continuous_score_matrix(train_codes, train_factors.astype(np.float64))
     else:
         test_codes = check_codes(test_codes, "test codes", min_points=1)
         test_factors = np.asarray(test_factors)
         if test_codes.shape[0] != test_factors.shape[0]:
-            raise ValueError(
+            raise InvalidInputError(
                 f"test codes and test factors differ in length: {test_codes.shape[0]} against "
                 f"{test_factors.shape[0]}"
             )

@@ -15,6 +15,7 @@ from overlapvae.data.base import GroundTruthData
 from overlapvae.metrics.base import Metric
 from overlapvae.metrics.representation import EncodedRepresentation, Encoder
 from overlapvae.utils.seeding import derive_seed
+from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class MetricSuite:
         encode_once: bool | None = None,
     ) -> None:
         if representation not in ("mean", "sampled"):
-            raise ValueError(f"representation={representation!r} is invalid: choose 'mean' or 'sampled'")
+            raise InvalidInputError(
+                f"representation={representation!r} is invalid: choose 'mean' or 'sampled'"
+            )
         self.metrics = dict(metrics or {})
         for name, metric in self.metrics.items():
             if not isinstance(metric, Metric):

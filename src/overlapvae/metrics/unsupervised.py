@@ -14,6 +14,7 @@ import scipy.linalg
 from overlapvae.metrics.base import HistogramMetric
 from overlapvae.metrics.discrete import discrete_mutual_info, histogram_discretise
 from overlapvae.metrics.sampling import check_codes
+from overlapvae.utils.validation import InvalidInputError
 
 
 def gaussian_total_correlation(covariance: np.ndarray) -> float:
@@ -33,7 +34,7 @@ def unsupervised_scores(codes: np.ndarray, num_bins: int = 20) -> dict[str, floa
     mean off-diagonal mutual information (nats) between discretised code dimensions."""
     codes = check_codes(codes, min_points=3)
     if codes.shape[1] < 2:
-        raise ValueError(f"these scores relate code dimensions: need at least 2, got {codes.shape[1]}")
+        raise InvalidInputError(f"these scores relate code dimensions: need at least 2, got {codes.shape[1]}")
     covariance = np.cov(codes, rowvar=False)
     wasserstein = gaussian_wasserstein_correlation(covariance)
     information = discrete_mutual_info(*(histogram_discretise(codes, num_bins),) * 2)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from overlapvae.utils.validation import InvalidInputError
+
 
 def init_xavier_normal(module: nn.Module) -> None:
     """Xavier-normal (gain 1) weights and zero biases on every Linear/Conv layer, as the paper's models."""
@@ -47,8 +49,10 @@ class AutoEncoderModel(nn.Module):
 def check_model_arguments(image_shape: tuple[int, int, int], latent_size: int, encoder_heads: int) -> None:
     """Raise ``ValueError`` for a malformed image shape, latent size or head count."""
     if len(image_shape) != 3 or min(image_shape) < 1:
-        raise ValueError(f"image_shape={tuple(image_shape)} is invalid: expected (channels, height, width)")
+        raise InvalidInputError(
+            f"image_shape={tuple(image_shape)} is invalid: expected (channels, height, width)"
+        )
     if latent_size < 1:
-        raise ValueError(f"latent_size={latent_size} is invalid: choose an integer >= 1")
+        raise InvalidInputError(f"latent_size={latent_size} is invalid: choose an integer >= 1")
     if encoder_heads < 1:
-        raise ValueError(f"encoder_heads={encoder_heads} is invalid: choose an integer >= 1")
+        raise InvalidInputError(f"encoder_heads={encoder_heads} is invalid: choose an integer >= 1")

@@ -8,6 +8,7 @@ from torch import nn
 
 from overlapvae.models.autoencoder import AutoEncoderModel, check_model_arguments
 from overlapvae.models.sub_pixel import SubPixelConvTranspose2d
+from overlapvae.utils.validation import InvalidInputError
 
 
 class Conv64(AutoEncoderModel):
@@ -22,7 +23,7 @@ class Conv64(AutoEncoderModel):
         check_model_arguments(image_shape, latent_size, encoder_heads)
         channels, height, width = image_shape
         if (height, width) != (64, 64):
-            raise ValueError(
+            raise InvalidInputError(
                 f"model=conv64 needs 64×64 images, got {height}×{width}; use model=fc for other sizes"
             )
         encoder = nn.Sequential(

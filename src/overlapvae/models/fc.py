@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from overlapvae.models.autoencoder import AutoEncoderModel, check_model_arguments
+from overlapvae.utils.validation import InvalidInputError
 
 
 def _mlp(sizes: Sequence[int]) -> list[nn.Module]:
@@ -33,7 +34,7 @@ class FullyConnected(AutoEncoderModel):
         image_shape = tuple(image_shape)
         check_model_arguments(image_shape, latent_size, encoder_heads)
         if any(size < 1 for size in hidden_sizes):
-            raise ValueError(f"hidden_sizes={list(hidden_sizes)} is invalid: every size must be >= 1")
+            raise InvalidInputError(f"hidden_sizes={list(hidden_sizes)} is invalid: every size must be >= 1")
         pixels = math.prod(image_shape)
         encoder = nn.Sequential(nn.Flatten(), *_mlp([pixels, *hidden_sizes, encoder_heads * latent_size]))
         decoder = nn.Sequential(

@@ -6,6 +6,8 @@ import zlib
 
 import numpy as np
 
+from overlapvae.utils.validation import InvalidInputError
+
 
 def derive_seed(seed: int, *stream: str | int) -> int:
     """A 63-bit seed for the named sub-stream ``stream`` of run seed ``seed``.
@@ -14,7 +16,7 @@ def derive_seed(seed: int, *stream: str | int) -> int:
     same ``(seed, stream)`` always gives the same value.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r} is invalid: use a non-negative integer")
+        raise InvalidInputError(f"seed={seed!r} is invalid: use a non-negative integer")
     key = [zlib.crc32(str(part).encode()) for part in stream]
     state = np.random.SeedSequence([seed, *key]).generate_state(1, dtype=np.uint64)[0]
     return int(state >> np.uint64(1))

@@ -18,6 +18,7 @@ import scipy.io
 from overlapvae.data.download import RemoteFile
 from overlapvae.data.standard.images import check_shape, resize_square, to_channels_first
 from overlapvae.data.standard.spec import StandardSpec
+from overlapvae.utils.validation import InvalidInputError
 
 LIST_NAME = "list.txt"
 
@@ -30,7 +31,7 @@ def _car_order(archive_path: Path) -> dict[str, int]:
             if path.name == LIST_NAME and path.parent.name == "cars":
                 names = archive.extractfile(member).read().decode().split()
                 return {name: position for position, name in enumerate(names)}
-    raise ValueError(f"{archive_path} has no cars/{LIST_NAME}: not the Cars3D archive")
+    raise InvalidInputError(f"{archive_path} has no cars/{LIST_NAME}: not the Cars3D archive")
 
 
 def convert_cars3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarray) -> None:
@@ -40,7 +41,7 @@ def convert_cars3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarra
     channels, size, _ = spec.image_shape
     order = _car_order(source)
     if len(order) != cars:
-        raise ValueError(f"{source}: cars/{LIST_NAME} lists {len(order)} cars, expected {cars}")
+        raise InvalidInputError(f"{source}: cars/{LIST_NAME} lists {len(order)} cars, expected {cars}")
     grid = out.reshape(elevations, azimuths, cars, channels, size, size)
     seen: set[str] = set()
     with tarfile.open(source, "r:gz") as archive:
@@ -50,7 +51,7 @@ def convert_cars3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarra
                 continue
             content = scipy.io.loadmat(io.BytesIO(archive.extractfile(member).read()))
             if "im" not in content:
-                raise ValueError(f"{source}: {member.name} has no 'im' array")
+                raise InvalidInputError(f"{source}: {member.name} has no 'im' array")
             images = content["im"]  # [H, W, C, azimuth, elevation]
             check_shape(images.shape[2:], (channels, azimuths, elevations), f"{source}: {member.name} 'im'")
             by_view = images.transpose(4, 3, 0, 1, 2).reshape(-1, *images.shape[:3])
@@ -59,7 +60,7 @@ def convert_cars3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarra
             seen.add(path.stem)
     missing = sorted(set(order) - seen)
     if missing:
-        raise ValueError(f"{source}: {len(missing)} listed cars have no .mat file, e.g. {missing[:3]}")
+        raise InvalidInputError(f"{source}: {len(missing)} listed cars have no .mat file, e.g. {missing[:3]}")
 
 
 SPEC = StandardSpec(

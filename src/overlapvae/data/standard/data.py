@@ -12,11 +12,12 @@ from overlapvae.data.converted import converted_images
 from overlapvae.data.download import fetch
 from overlapvae.data.standard.registry import STANDARD_DATASETS
 from overlapvae.data.standard.spec import StandardSpec
+from overlapvae.utils.validation import InvalidInputError
 
 
 def standard_spec(name: str) -> StandardSpec:
     if name not in STANDARD_DATASETS:
-        raise ValueError(f"dataset name={name!r} is unknown: choose one of {', '.join(STANDARD_DATASETS)}")
+        raise InvalidInputError(f"dataset name={name!r} is unknown: choose one of {', '.join(STANDARD_DATASETS)}")
     return STANDARD_DATASETS[name]
 
 

@@ -12,6 +12,7 @@ from overlapvae.data.download import RemoteFile
 from overlapvae.data.grid import check_grid_order
 from overlapvae.data.standard.images import CHUNK, check_shape, require_keys
 from overlapvae.data.standard.spec import StandardSpec
+from overlapvae.utils.validation import InvalidInputError
 
 
 def convert_dsprites(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarray) -> None:
@@ -24,12 +25,12 @@ def convert_dsprites(spec: StandardSpec, files: Mapping[str, Path], out: np.ndar
         check_shape(images.shape, (spec.num_observations, *spec.image_shape[1:]), f"{source} 'imgs'")
         classes = file["latents/classes"][:]
         if np.unique(classes[:, 0]).size != 1:
-            raise ValueError(f"{source}: the colour factor has more than one value")
+            raise InvalidInputError(f"{source}: the colour factor has more than one value")
         check_grid_order(classes[:, 1:], spec.factor_sizes, spec.factor_names, str(source))
         for start in range(0, spec.num_observations, CHUNK):
             chunk = images[start : start + CHUNK]
             if chunk.max(initial=0) > 1:
-                raise ValueError(f"{source}: 'imgs' must be binary (0 or 1), found {chunk.max()}")
+                raise InvalidInputError(f"{source}: 'imgs' must be binary (0 or 1), found {chunk.max()}")
             out[start : start + len(chunk), 0] = chunk * np.uint8(255)
 
 

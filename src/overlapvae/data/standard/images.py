@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from overlapvae.utils.validation import InvalidInputError
 
 CHUNK = 16384
 
@@ -15,12 +16,12 @@ def require_keys(container: Container[str], keys: Sequence[str], source: Path, w
     """Raise naming ``source`` and its contents when any of ``keys`` is missing from it."""
     missing = [key for key in keys if key not in container]
     if missing:
-        raise ValueError(f"{source} has no {missing} (it holds {sorted(container)}): not {what}")
+        raise InvalidInputError(f"{source} has no {missing} (it holds {sorted(container)}): not {what}")
 
 
 def check_shape(array_shape: Sequence[int], expected: Sequence[int], what: str) -> None:
     if tuple(array_shape) != tuple(expected):
-        raise ValueError(f"{what} has shape {tuple(array_shape)}, expected {tuple(expected)}")
+        raise InvalidInputError(f"{what} has shape {tuple(array_shape)}, expected {tuple(expected)}")
 
 
 def resize_square(images: np.ndarray, size: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 from overlapvae.data.download import RemoteFile
 from overlapvae.data.standard.images import CHUNK, check_shape, require_keys, to_channels_first
 from overlapvae.data.standard.spec import StandardSpec
+from overlapvae.utils.validation import InvalidInputError
 
 
 def read_npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -25,7 +26,7 @@ def read_npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(stream)
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     if version not in readers:
-        raise ValueError(f"unsupported .npy format version {version}")
+        raise InvalidInputError(f"unsupported .npy format version {version}")
     return readers[version](stream)
 
 
@@ -40,13 +41,13 @@ def convert_mpi3d(spec: StandardSpec, files: Mapping[str, Path], out: np.ndarray
             channels, height, width = spec.image_shape
             check_shape(shape, (spec.num_observations, height, width, channels), f"{source} 'images'")
             if dtype != np.uint8 or fortran_order:
-                raise ValueError(f"{source} 'images' must be C-ordered uint8, got {dtype}")
+                raise InvalidInputError(f"{source} 'images' must be C-ordered uint8, got {dtype}")
             image_bytes = height * width * channels
             for start in range(0, spec.num_observations, CHUNK):
                 count = min(CHUNK, spec.num_observations - start)
                 buffer = member.read(count * image_bytes)
                 if len(buffer) != count * image_bytes:
-                    raise ValueError(f"{source} is truncated: 'images' ends before image {start + count}")
+                    raise InvalidInputError(f"{source} is truncated: 'images' ends before image {start + count}")
                 chunk = np.frombuffer(buffer, np.uint8).reshape(count, height, width, channels)
                 out[start : start + count] = to_channels_first(chunk)
 

@@ -18,6 +18,7 @@ from overlapvae.data.download import RemoteFile
 from overlapvae.data.grid import check_grid_order
 from overlapvae.data.standard.images import check_shape, resize_square, to_channels_first
 from overlapvae.data.standard.spec import StandardSpec
+from overlapvae.utils.validation import InvalidInputError
 
 #: The binary matrix format's type codes (the data set's documentation).
 MATRIX_TYPES = {0x1E3D4C55: np.uint8, 0x1E3D4C54: np.int32, 0x1E3D4C56: np.int16}
@@ -29,16 +30,16 @@ def read_binary_matrix(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as file:
         content = file.read()
     if len(content) < 20:
-        raise ValueError(f"{path} is too short to be a NORB binary matrix")
+        raise InvalidInputError(f"{path} is too short to be a NORB binary matrix")
     code, rank = (int(value) for value in np.frombuffer(content, "<i4", count=2))
     if code not in MATRIX_TYPES:
-        raise ValueError(f"{path}: unknown NORB matrix type code {code:#x}")
+        raise InvalidInputError(f"{path}: unknown NORB matrix type code {code:#x}")
     stored = max(3, rank)
     shape = tuple(int(size) for size in np.frombuffer(content, "<i4", count=stored, offset=8)[:rank])
     dtype = np.dtype(MATRIX_TYPES[code]).newbyteorder("<")
     data = np.frombuffer(content, dtype, offset=8 + 4 * stored)
     if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} holds {data.size} values for a matrix of shape {shape}: truncated?")
+        raise InvalidInputError(f"{path} holds {data.size} values for a matrix of shape {shape}: truncated?")
     return data.reshape(shape)
 
 
