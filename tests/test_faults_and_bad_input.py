@@ -120,8 +120,6 @@ TRAIN = ("overlapvae-train", *FAST)
 @pytest.mark.parametrize(
     ("command", "named"),
     [
-        ((*TRAIN, "trainer.max_steps=abc"), "full_key: trainer.max_steps"),
-        ((*TRAIN, "trainer.max_steps=-1"), "error: trainer.max_steps=-1 is invalid"),
         ((*TRAIN, "seed=-1"), "error: seed=-1 is invalid: choose an integer in [0, 4294967295]"),
         ((*TRAIN, "loss.reduction=average"), "expected one of [mean, sum, sample_sum, none]"),
         ((*TRAIN, "dataset=npz"), "error: dataset.path is required and has no value: set it"),
@@ -167,12 +165,10 @@ def test_a_bad_value_relaunched_on_a_completed_run_changes_nothing_in_it(tmp_pat
         path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file() and ".hydra" not in str(path)
     }
     assert after == before
-    traced = command_line(*TRAIN, "seed=-1", f"hydra.run.dir={tmp_path / 'other'}", cwd=tmp_path)
-    assert "Traceback" not in traced.stderr
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         shown = subprocess.run(
-            [entry_point("overlapvae-train"), *FAST, "seed=-1", f"hydra.run.dir={tmp_path / 'third'}"],
+            [entry_point("overlapvae-train"), *FAST, "seed=-1", f"hydra.run.dir={tmp_path / 'other'}"],
             capture_output=True,
             text=True,
             timeout=180,
