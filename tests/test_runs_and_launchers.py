@@ -73,7 +73,7 @@ def test_the_launchers_read_only_check_agrees_and_leaves_bad_summaries_in_place(
 
 def test_a_run_with_a_checkpoint_resumes_from_its_step(tmp_path):
     (tmp_path / "checkpoints").mkdir()
-    torch.save({"global_step": 7}, tmp_path / "checkpoints" / "last.ckpt")
+    torch.save({"global_step": 7, "state_dict": {}}, tmp_path / "checkpoints" / "last.ckpt")
     start = inspect_run_dir(tmp_path, max_steps=100)
     assert start.checkpoint == tmp_path / "checkpoints" / "last.ckpt" and start.step == 7
 

@@ -129,10 +129,9 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
     if not checkpoint.exists():
         return RunStart(unfinished=unfinished)
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        step = int(state["global_step"])
-    except Exception as error:  # truncated or foreign file: any unpickling error
-        move_aside(checkpoint, f"{type(error).__name__}: {error}", RUN_AGAIN)
+        step = int(read_checkpoint(checkpoint)["global_step"])
+    except (InvalidInputError, KeyError) as error:
+        move_aside(checkpoint, str(error), RUN_AGAIN)
         return RunStart(unfinished=unfinished)
     log.info("resuming %s from step %d", output_dir, step)
     return RunStart(checkpoint=checkpoint, step=step, unfinished=unfinished)
@@ -201,7 +200,7 @@ def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         raise InvalidInputError(
             f"{path} is not a readable checkpoint ({reason}): it may be truncated or not written by "
-            "overlapvae-train; point checkpoint= at another run dir or .ckpt file"
+            "overlapvae-train; use another checkpoint"
         ) from error
     if not isinstance(state, dict) or "state_dict" not in state:
         raise InvalidInputError(
@@ -227,9 +226,9 @@ def load_trained(checkpoint: str | Path, device: torch.device) -> TrainedRun:
     """Rebuild a run's data set and framework from its ``.hydra/config.yaml`` and load the weights
     of ``checkpoint`` (a run dir or a ``.ckpt`` inside one)."""
     path, run_dir, output_dir = locate(checkpoint)
+    state = read_checkpoint(path, device)  # before the (costlier) rebuild: a bad file fails at once
     config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     model = build_model(config)
-    state = read_checkpoint(path, device)
     try:
         model.framework.on_load_checkpoint(state)
         model.framework.load_state_dict(state["state_dict"])
