@@ -44,8 +44,7 @@ def make_model(device: torch.device) -> BetaVAE:
         image_shape=(3, 64, 64),
         beta=0.0316,
     ).to(device)
-    model.model.to(memory_format=torch.channels_last)  # the trainer's default layout
-    model.input_memory_format = torch.channels_last
+    model.use_memory_format(torch.channels_last)  # the trainer's default layout
     return model.eval()
 
 

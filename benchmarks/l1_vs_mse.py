@@ -49,8 +49,8 @@ def train(root: Path, experiment: str, seeds: str) -> float:
 
 def leaves_floor(run_dir: str, floor: float) -> str:
     """The first periodic step whose MIG passed ``floor`` ("–" when none did)."""
-    history = read_summary(Path(run_dir) / "metrics.json")["disentanglement"]["periodic"]
-    steps = [row["step"] for row in history if row.get(MIG, 0.0) > floor]
+    scores = read_summary(Path(run_dir) / "metrics.json").disentanglement
+    steps = [row["step"] for row in (scores.periodic if scores else []) if row.get(MIG, 0.0) > floor]
     return str(steps[0]) if steps else "–"
 
 

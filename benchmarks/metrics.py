@@ -24,9 +24,12 @@ from hydra import compose, initialize_config_dir
 
 from common import print_table, synchronise
 from disent_reference import disent_installed, metric_runs
-from overlapvae.build import make
-from overlapvae.metrics import DCI, MetricSuite, posterior_encoder
-from overlapvae.train import build, config_dir
+from overlapvae.experiment.build import make
+from overlapvae.experiment.hydra_setup import config_dir, register
+from overlapvae.experiment.jobs.train import build
+from overlapvae.metrics import DCI, MetricSuite
+
+register()  # the schemas and resolvers the train config composes with
 
 #: disent on the project's 2-core CPU machines, seconds (FactorVAE at reference size estimated at
 #: 7-8 minutes), for when disent is not installed.
@@ -88,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     framework, data = trained_model(args.train_steps, args.checkpoint, device)
-    encode = posterior_encoder(framework)
+    encode = framework.posterior
     suite = preset(args.preset)
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
 

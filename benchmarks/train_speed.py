@@ -24,7 +24,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from common import matmul_gflops, print_table, synchronise
 from disent_reference import reference_figure, training_steps_per_second
 from overlapvae.data import XYSquares
-from overlapvae.train import build, config_dir
+from overlapvae.experiment.hydra_setup import config_dir, register
+from overlapvae.experiment.jobs.train import build
+
+register()  # the schemas and resolvers the train config composes with
 
 RECORDED_DISENT_STEPS_PER_SECOND = 1.25  # disent, batch 256, the project's 2-core CPU machines
 

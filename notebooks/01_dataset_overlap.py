@@ -32,18 +32,17 @@ import os
 NUM_TRAVERSALS = int(os.environ.get("OVERLAPVAE_NOTEBOOK_TRAVERSALS", "256"))
 NUM_PAIRS = int(os.environ.get("OVERLAPVAE_NOTEBOOK_PAIRS", "50000"))
 SPACINGS = (1, 2, 4, 8)
-LOSSES = ("mse", "l1")
 
 # %%
 import pandas as pd
 from IPython.display import display
 
 from overlapvae.analysis import audit_data, interval_overlap
-from overlapvae.analysis.figures import correlation_figure, sweep_matrix_figure, traversal_matrix_figure
-from overlapvae.audit import load_losses
 from overlapvae.data import XYObject, XYSquares
+from overlapvae.losses import L1Loss, MSELoss
+from overlapvae.results.figures import correlation_figure, sweep_matrix_figure, traversal_matrix_figure
 
-losses = load_losses(list(LOSSES), standardise=False)
+losses = {"mse": MSELoss(), "l1": L1Loss()}  # the conf/loss/ options of the same names
 
 # %% [markdown]
 # ## 1. How much do two neighbouring squares overlap?
@@ -67,16 +66,16 @@ audits = {
     )
     for spacing in SPACINGS
 }
-traversal_matrix_figure(audits[8].matrices, list(LOSSES), "XYSquares, spacing 8 (no overlap)")
+traversal_matrix_figure(audits[8].matrices, list(losses), "XYSquares, spacing 8 (no overlap)")
 
 # %%
-traversal_matrix_figure(audits[1].matrices, list(LOSSES), "XYSquares, spacing 1 (most overlap)")
+traversal_matrix_figure(audits[1].matrices, list(losses), "XYSquares, spacing 1 (most overlap)")
 
 # %%
 factor = "x_R"
 sweep_matrix_figure(
     [f"spacing {s}" for s in SPACINGS],
-    {loss: [audits[s].matrices[factor][loss] for s in SPACINGS] for loss in LOSSES},
+    {loss: [audits[s].matrices[factor][loss] for s in SPACINGS] for loss in losses},
     factor,
     "Perceived distance along one factor as overlap grows (the paper's Fig. 8)",
 )
@@ -90,7 +89,7 @@ def mean_rank_correlation(audit, loss):
 
 correlation_figure(
     list(SPACINGS),
-    {loss: [mean_rank_correlation(audits[s], loss) for s in SPACINGS] for loss in LOSSES},
+    {loss: [mean_rank_correlation(audits[s], loss) for s in SPACINGS] for loss in losses},
     "grid spacing (px)",
     "Rank correlation of perceived with ground-truth distance (undefined at spacing 8)",
 )
@@ -106,4 +105,4 @@ for spacing in (8, 1):
 # %%
 xyobject = audit_data(XYObject(), losses, num_traversals=NUM_TRAVERSALS, num_pairs=NUM_PAIRS)
 display(pd.DataFrame([vars(r) for r in xyobject.reports]).drop(columns="explanation"))
-traversal_matrix_figure(xyobject.matrices, list(LOSSES), "XYObject")
+traversal_matrix_figure(xyobject.matrices, list(losses), "XYObject")

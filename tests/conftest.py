@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import sys
@@ -25,9 +26,11 @@ import local_http
 import slurm_cluster as slurm_cluster_module
 import tiny_sources
 from overlapvae.data.standard import STANDARD_DATASETS
-from overlapvae.launching import available_cores
-from overlapvae.train import config_dir
-from overlapvae.wandb_logging import finish_wandb
+from overlapvae.experiment.hydra_setup import config_dir, register
+from overlapvae.experiment.launching import available_cores
+from overlapvae.experiment.wandb_setup import finish_wandb
+
+register()  # the schemas and resolvers the configs compose with
 
 
 def _share_cores_between_workers() -> None:
@@ -67,6 +70,13 @@ def entry_point(name: str) -> str:
     test never picks up another installation's script from the PATH."""
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.exists() else shutil.which(name) or name
+
+
+def console_script(name: str) -> Callable[..., object]:
+    """The function behind the console script ``name``, loaded through its entry point as the
+    installed script loads it (tests run commands by their names, never by importing ``cli``)."""
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name=name)
+    return script.load()
 
 
 def compose_train(overrides: Sequence[str], output_dir: Path | None = None) -> DictConfig:

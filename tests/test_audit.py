@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from conftest import FAST, entry_point
-from overlapvae.build import config_dir
+from overlapvae.experiment.hydra_setup import config_dir
 
 pytestmark = pytest.mark.slow
 

@@ -17,12 +17,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import FAST, compose_train, entry_point
-from overlapvae.callbacks import AtomicCheckpointIO
-from overlapvae.collect import main as collect_main
+from conftest import FAST, compose_train, console_script, entry_point
+from overlapvae.results.report import sweep_report
 from overlapvae.runs import exclusive_run_dir
-from overlapvae.sweep_report import sweep_report
-from overlapvae.trainer import make_trainer
+from overlapvae.training import AtomicCheckpointIO
+from overlapvae.training.trainer import make_trainer
 from overlapvae.utils import files
 
 
@@ -78,7 +77,7 @@ def test_a_sweep_of_only_failed_and_corrupt_runs_is_collected_and_listed(tmp_pat
     }
     write_run(sweep_dir, "one", "loss=mse", json.dumps(failed))
     write_run(sweep_dir, "two", "loss=l1", "{truncat")
-    collect_main([str(sweep_dir)])
+    console_script("overlapvae-collect")([str(sweep_dir)])
     markdown = (sweep_dir / "results.md").read_text()
     assert "| one | failed | boom |" in markdown and "| two | corrupt | cannot read" in markdown
     report = sweep_report(sweep_dir)

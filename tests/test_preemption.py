@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from overlapvae.preemption import StopOnSignal, StoppedBySignalError
+from overlapvae.training.preemption import StopOnSignal, StoppedBySignalError
 
 
 class Trainer:

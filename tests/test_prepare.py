@@ -8,9 +8,8 @@ import subprocess
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import entry_point
-from overlapvae.build import config_dir
-from overlapvae.prepare import main as prepare_main
+from conftest import console_script, entry_point
+from overlapvae.experiment.hydra_setup import config_dir
 from tiny_sources import own_npz
 
 
@@ -24,7 +23,7 @@ def test_prepare_downloads_and_converts_a_benchmark(tiny_benchmarks, capsys):
     spec = tiny_benchmarks.add("cars3d")
     with initialize_config_dir(config_dir(), version_base="1.3"):
         cfg = compose("prepare", overrides=["dataset=cars3d", f"paths.data_dir={tiny_benchmarks.data_dir}"])
-    prepare_main.__wrapped__(cfg)
+    console_script("overlapvae-prepare").__wrapped__(cfg)
     printed = capsys.readouterr().out
     assert f"ready: {spec.num_observations} images of shape (3, 64, 64)" in printed
     assert "elevation 2, azimuth 3, object_type 3" in printed

@@ -15,8 +15,8 @@ import torch
 
 from conftest import FAST, compose_train, entry_point
 from offline_wandb import offline_run
+from overlapvae.experiment.jobs.train import train
 from overlapvae.runs import holds_complete_run
-from overlapvae.train import train
 
 pytestmark = pytest.mark.slow
 

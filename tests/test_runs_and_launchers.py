@@ -12,13 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from overlapvae import launching
-from overlapvae.collect import comparison_figure, markdown_summary
+from conftest import console_script
 from overlapvae.data import GroundTruthDataModule, XYSquares
-from overlapvae.launching import LauncherUnavailableError, check_launcher, claim_slot
+from overlapvae.experiment import launching
+from overlapvae.experiment.launching import LauncherUnavailableError, check_launcher, claim_slot
 from overlapvae.results import aggregate, load_sweep, load_wandb
-from overlapvae.runs import holds_complete_run, inspect_run_dir, run_key
-from overlapvae.train import main as train_main
+from overlapvae.results.figures import comparison_figure
+from overlapvae.results.report import markdown_summary
+from overlapvae.runs import RunSummary, holds_complete_run, inspect_run_dir, run_key
 
 SUMMARY = {"status": "completed", "steps": 100, "seed": 0, "overrides": [], "final": {"train/loss": 0.5}}
 
@@ -38,7 +39,7 @@ def write(path, text):
 
 def test_a_complete_run_is_skipped_and_an_incomplete_one_is_not(tmp_path):
     write(tmp_path / "metrics.json", json.dumps(SUMMARY))
-    assert inspect_run_dir(tmp_path, max_steps=100).completed == SUMMARY
+    assert inspect_run_dir(tmp_path, max_steps=100).completed == RunSummary.from_json(SUMMARY)
     assert inspect_run_dir(tmp_path, max_steps=200).completed is None  # asked to train longer
     write(tmp_path / "metrics.json", json.dumps({**SUMMARY, "status": "failed"}))
     assert inspect_run_dir(tmp_path, max_steps=100).completed is None
@@ -59,7 +60,7 @@ def test_a_completed_summary_without_its_results_is_not_complete(tmp_path, lacki
     assert not holds_complete_run(tmp_path, max_steps=100)
     complete = {**SUMMARY, "disentanglement": {"final": {}}, "health": {"step": 100}}
     write(tmp_path / "metrics.json", json.dumps(complete))
-    assert inspect_run_dir(tmp_path, max_steps=100).completed == complete
+    assert inspect_run_dir(tmp_path, max_steps=100).completed == RunSummary.from_json(complete)
 
 
 def test_the_launchers_read_only_check_agrees_and_leaves_bad_summaries_in_place(tmp_path):
@@ -119,13 +120,13 @@ def test_the_slurm_launcher_without_sbatch_stops_before_anything_is_submitted(mo
         sys, "argv", ["overlapvae-train", "-m", "experiment=overlap_vs_loss", "hydra/launcher=slurm"]
     )
     with pytest.raises(SystemExit, match="sbatch, which is not on the PATH"):
-        train_main()
+        console_script("overlapvae-train")()
     assert not any(tmp_path.iterdir())
 
 
 def test_an_unknown_experiment_lists_the_real_ones(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "overlapvae.train", "experiment=overlap_vs_lost"],
+        [sys.executable, "-m", "overlapvae.cli.train", "experiment=overlap_vs_lost"],
         capture_output=True,
         text=True,
         env={**os.environ, "OVERLAPVAE_ROOT": str(tmp_path)},
@@ -150,7 +151,7 @@ def test_slots_are_exclusive_and_start_at_the_preferred_one(tmp_path):
 PIN = """
 import os, sys, torch
 from pathlib import Path
-from overlapvae.launching import share_machine
+from overlapvae.experiment.launching import share_machine
 os.environ["CUDA_VISIBLE_DEVICES"] = "3,5"
 first = share_machine(job_num=int(sys.argv[2]), n_jobs=2, lock_dir=Path(sys.argv[1]))
 again = share_machine(job_num=0, n_jobs=2, lock_dir=Path(sys.argv[1]))
@@ -178,7 +179,7 @@ class FakeTrainer(SimpleNamespace):
 
 
 def module_on_rank(rank, step=0):
-    module = GroundTruthDataModule(XYSquares(grid_spacing=4), batch_size=64, seed=3)
+    module = GroundTruthDataModule(XYSquares(grid_spacing=4), standardise=True, batch_size=64, seed=3)
     module.trainer = FakeTrainer(rank, step)
     return module
 

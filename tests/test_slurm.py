@@ -16,8 +16,7 @@ import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
 
-from conftest import entry_point
-from overlapvae.prepare import main as prepare_main
+from conftest import console_script, entry_point
 from slurm_cluster import PARTITION
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -183,7 +182,7 @@ def test_the_readme_cluster_workflow_prepares_submits_one_array_fills_gaps_and_c
     monkeypatch.setenv("OVERLAPVAE_DATA_DIR", str(tiny_benchmarks.data_dir))
     monkeypatch.setenv("OVERLAPVAE_ROOT", str(tmp_path))
     monkeypatch.setattr(sys, "argv", README_PREPARE.split())
-    prepare_main()
+    console_script("overlapvae-prepare")()
     GlobalHydra.instance().clear()
     assert sorted(path.name for path in tiny_benchmarks.data_dir.glob("*/*.npy")) == [
         "dsprites.npy",

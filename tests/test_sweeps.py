@@ -15,10 +15,9 @@ import nbclient
 import pytest
 import torch
 
-from conftest import entry_point
+from conftest import console_script, entry_point
 from offline_wandb import offline_run
-from overlapvae.collect import main as collect_main
-from overlapvae.launching import available_cores
+from overlapvae.experiment.launching import available_cores
 from overlapvae.results import aggregate, load_sweep
 from overlapvae.runs import run_key
 
@@ -159,7 +158,7 @@ def test_the_loader_and_overlapvae_collect_read_the_sweep(demo_sweep, capsys):
         set(table["final/mig.discrete_mig count"]) == {0}
         and table["final/mig.discrete_mig mean"].isna().all()
     )
-    collect_main([str(sweep_dir(root))])
+    console_script("overlapvae-collect")([str(sweep_dir(root))])
     printed = capsys.readouterr().out
     assert "4 of 4 runs completed; 4 collapsed, left out of the means." in printed
     assert "| l1_matched | 1 | – | – | – | – | 1 of 1 collapsed |" in printed

@@ -68,7 +68,7 @@ def test_a_twenty_step_run_writes_every_output(first_run):
 def test_same_seed_gives_identical_losses_through_python_dash_m(first_run, tmp_path):
     run_dir, _ = first_run
     again = tmp_path / "again"
-    launch([sys.executable, "-m", "overlapvae.train"], again, "seed=3", "logger=csv")
+    launch([sys.executable, "-m", "overlapvae.cli.train"], again, "seed=3", "logger=csv")
     assert logged_losses(again) == logged_losses(run_dir)
     first, second = (json.loads((d / "metrics.json").read_text())["final"] for d in (run_dir, again))
     assert first == second

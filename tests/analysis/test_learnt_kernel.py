@@ -45,7 +45,7 @@ def test_the_app_writes_a_kernel_that_the_loss_and_the_audit_load(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "overlapvae.learn_kernel",
+        "overlapvae.cli.learn_kernel",
         "dataset.grid_size=4",
         "radius=2",
         "steps=4",

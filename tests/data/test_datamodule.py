@@ -8,7 +8,7 @@ from overlapvae.data import GroundTruthDataModule, XYObject, XYSquares
 
 def test_batches_are_standardised_images_with_their_factors():
     data = XYSquares()
-    module = GroundTruthDataModule(data, batch_size=32, seed=0)
+    module = GroundTruthDataModule(data, standardise=True, batch_size=32, seed=0)
     images, factors = module.on_after_batch_transfer(0, 0)
     assert images.shape == (32, 3, 64, 64) and images.dtype == torch.float32
     assert factors.shape == (32, 6) and factors.dtype == torch.long
@@ -27,7 +27,7 @@ def test_unstandardised_batches_lie_in_the_unit_interval():
 
 def test_same_seed_same_stream_and_different_seed_different_stream():
     def stream(seed):
-        module = GroundTruthDataModule(XYSquares(), batch_size=8, seed=seed)
+        module = GroundTruthDataModule(XYSquares(), standardise=True, batch_size=8, seed=seed)
         return torch.cat([module.sample_batch()[1] for _ in range(3)])
 
     assert torch.equal(stream(1), stream(1))
@@ -35,18 +35,21 @@ def test_same_seed_same_stream_and_different_seed_different_stream():
 
 
 def test_state_dict_resumes_the_stream_where_it_stopped():
-    module = GroundTruthDataModule(XYSquares(), batch_size=8, seed=5)
+    module = GroundTruthDataModule(XYSquares(), standardise=True, batch_size=8, seed=5)
     module.sample_batch()
     state = module.state_dict()
     expected = module.sample_batch()[1]
-    resumed = GroundTruthDataModule(XYSquares(), batch_size=8, seed=5)
+    resumed = GroundTruthDataModule(XYSquares(), standardise=True, batch_size=8, seed=5)
     resumed.load_state_dict(state)
     assert torch.equal(resumed.sample_batch()[1], expected)
 
 
 def test_an_epoch_is_one_data_set_worth_of_steps_by_default():
-    assert GroundTruthDataModule(XYSquares(), batch_size=256).steps_per_epoch == 1024
-    assert len(GroundTruthDataModule(XYObject(), batch_size=256, steps_per_epoch=7).train_dataloader()) == 7
+    assert GroundTruthDataModule(XYSquares(), True, batch_size=256).steps_per_epoch == 1024
+    assert (
+        len(GroundTruthDataModule(XYObject(), True, batch_size=256, steps_per_epoch=7).train_dataloader())
+        == 7
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +58,7 @@ def test_an_epoch_is_one_data_set_worth_of_steps_by_default():
 )
 def test_invalid_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        GroundTruthDataModule(XYSquares(), **kwargs)
+        GroundTruthDataModule(XYSquares(), standardise=True, **kwargs)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -13,8 +13,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from overlapvae.audit import audit
-from overlapvae.build import config_dir
+from overlapvae.experiment.jobs.audit import audit
+from overlapvae.experiment.hydra_setup import config_dir
 from overlapvae.data.converted import description_path
 from overlapvae.data.download import ChecksumError, DownloadError, RemoteFile, fetch
 from overlapvae.data.standard import STANDARD_DATASETS, StandardData, prepare_standard

@@ -122,7 +122,7 @@ def test_posteriors_sharper_than_float32_can_express_stay_finite():
 
 def test_the_data_module_renders_pairs_of_the_sampled_factors():
     data = XYSquares(grid_spacing=4)
-    module = GroundTruthDataModule(data, batch_size=32, seed=1, pair_mode="paper_text")
+    module = GroundTruthDataModule(data, standardise=True, batch_size=32, seed=1, pair_mode="paper_text")
     module.trainer = SimpleNamespace(
         global_rank=0, global_step=0, strategy=SimpleNamespace(root_device=torch.device("cpu"))
     )
@@ -131,4 +131,4 @@ def test_the_data_module_renders_pairs_of_the_sampled_factors():
     torch.testing.assert_close(images[:, 1], data.render_float(pairs[:, 1], standardise=True))
     assert ((pairs[:, 0] != pairs[:, 1]).sum(dim=1) >= 1).all()
     with pytest.raises(ValueError, match="pair_sampling='pairs' is invalid"):
-        GroundTruthDataModule(data, pair_mode="pairs")
+        GroundTruthDataModule(data, standardise=True, pair_mode="pairs")

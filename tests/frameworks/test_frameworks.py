@@ -101,7 +101,9 @@ def test_invalid_framework_arguments_are_refused():
     with pytest.raises(ValueError, match="beta=-1"):
         make(BetaVAE, beta=-1)
     with pytest.raises(ValueError, match="estimator='abc'"):
-        make(BetaTCVAE, estimator="abc")
+        make(BetaTCVAE, estimator="abc", dataset_size=1000)
+    with pytest.raises(ValueError, match="dataset_size=1 is invalid"):
+        make(BetaTCVAE, dataset_size=1)
 
 
 class LossRecorder(Callback):
@@ -112,10 +114,10 @@ class LossRecorder(Callback):
         self.losses.append(float(outputs["loss"]))
 
 
-def test_training_logs_running_means_and_reads_the_dataset_size(tmp_path):
-    framework = make(BetaTCVAE)
+def test_training_logs_running_means_of_the_terms(tmp_path):
     data = XYSquares(image_size=8, square_size=2, rgb=False, num_squares=1)
-    datamodule = GroundTruthDataModule(data, batch_size=8, steps_per_epoch=8)
+    framework = make(BetaTCVAE, dataset_size=data.num_observations)
+    datamodule = GroundTruthDataModule(data, standardise=True, batch_size=8, steps_per_epoch=8)
     recorder = LossRecorder()
     logger = CSVLogger(tmp_path, name="", version="")
     trainer = L.Trainer(
@@ -128,7 +130,6 @@ def test_training_logs_running_means_and_reads_the_dataset_size(tmp_path):
         callbacks=[recorder],
     )
     trainer.fit(framework, datamodule=datamodule)
-    assert framework.dataset_size == 4**2
     rows = [row for row in csv.DictReader((tmp_path / "metrics.csv").open()) if row.get("train/loss")]
     assert [int(row["step"]) for row in rows] == [3, 7]
     assert float(rows[0]["train/loss"]) == pytest.approx(sum(recorder.losses[:4]) / 4, rel=1e-6)

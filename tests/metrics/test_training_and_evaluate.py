@@ -8,10 +8,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train
-from overlapvae.evaluate import evaluate
+from overlapvae.experiment.hydra_setup import config_dir
+from overlapvae.experiment.jobs.evaluate import evaluate
+from overlapvae.experiment.jobs.train import train
 from overlapvae.metrics import MetricSuite
 from overlapvae.runs import locate
-from overlapvae.train import config_dir, train
 
 SCORES = {
     "mig.discrete_mig",
@@ -43,7 +44,7 @@ def trained(tmp_path_factory):
     """A 20-step debug run: the test preset every 10 steps (DCI every 20) and at the end."""
     run_dir = tmp_path_factory.mktemp("metrics") / "run"
     overrides = [o for o in FAST if not o.startswith("metrics@")]
-    cfg = compose_train([*overrides, "callbacks.metrics.every_n_steps_per_metric.dci=20"], run_dir)
+    cfg = compose_train([*overrides, "schedule.metrics_every_per_metric.dci=20"], run_dir)
     save_config(cfg, run_dir)
     return run_dir, train(cfg)
 

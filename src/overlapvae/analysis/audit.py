@@ -28,7 +28,7 @@ from overlapvae.analysis.loss_comparison import LossComparison, compare_losses
 from overlapvae.analysis.overlap import interval_overlap
 from overlapvae.analysis.traversals import traversal_distances, varying_factors
 from overlapvae.analysis.verdict import VerdictThresholds, classify, coefficient_of_variation, explain
-from overlapvae.data import GroundTruthData, XYSquares, XYSquaresMinimal
+from overlapvae.data import GroundTruthData
 from overlapvae.losses import ReconstructionLoss
 from overlapvae.utils.seeding import derive_seed
 from overlapvae.utils.validation import InvalidInputError
@@ -142,13 +142,10 @@ def _random_triplet_agreement(
     }
 
 
-def xysquares_overlap(data: GroundTruthData) -> dict[str, float] | None:
-    """The 1-D overlap diagnostic (§2.1) for XYSquares data sets, else ``None``."""
-    if isinstance(data, XYSquares):
-        return interval_overlap(data.grid_spacing, data.square_size, data.factor_sizes[0]).as_dict()
-    if isinstance(data, XYSquaresMinimal):
-        return interval_overlap(8, 8, 8).as_dict()
-    return None
+def square_grid_overlap(data: GroundTruthData) -> dict[str, float] | None:
+    """The 1-D overlap diagnostic (§2.1) for data whose squares move on a grid, else ``None``."""
+    grid = data.square_grid()
+    return None if grid is None else interval_overlap(*grid).as_dict()
 
 
 def audit_data(
@@ -236,6 +233,6 @@ def audit_data(
             for i in range(data.num_factors)
             if i not in indices and data.factor_sizes[i] < 2
         },
-        overlap_1d=xysquares_overlap(data),
+        overlap_1d=square_grid_overlap(data),
         comparisons=compare_losses(order, baseline, along_factors, correlations),
     )

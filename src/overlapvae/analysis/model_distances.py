@@ -54,12 +54,7 @@ def traversal_columns(
     each image encoded and decoded once, in one batch."""
     count, size = images.shape[:2]
     first, second = upper_pairs(size, images.device)
-    batch = images.flatten(0, 1).contiguous(memory_format=framework.input_memory_format)
-    posterior = getattr(framework, "posterior", None)
-    if posterior is not None:
-        means, log_variances = posterior(batch)
-    else:
-        means, log_variances = framework.encode(batch), None
+    means, log_variances = framework.posterior(images.flatten(0, 1))
     decoded = framework.decode(means)
     means = means.view(count, size, -1)
     columns = {
@@ -114,7 +109,8 @@ def model_distance_matrices(
     """``{factor: {column: float64 [f, f]}}`` for the columns of ``COLUMNS`` the model has.
 
     ``framework`` is a trained framework (``overlapvae.frameworks``): ``encode``/``decode``, its
-    ``recon_loss`` and ``image_shape``, and ``posterior`` (mean, log-variance) if it is a VAE.
+    ``recon_loss``, ``image_shape`` and ``posterior`` (mean and log-variance; code and ``None`` for
+    a deterministic autoencoder).
 
     ``standardise`` must be how the model saw its inputs in training. Traversals go through the
     model whole, as many per pass as fit in ``batch_size`` images (at least one). The model is put

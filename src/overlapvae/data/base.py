@@ -115,6 +115,11 @@ class GroundTruthData(ABC):
         digest.update(self.render(factors).cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
 
+    def square_grid(self) -> tuple[int, int, int] | None:
+        """``(spacing, square size, positions)`` along each axis for data whose squares move on a
+        pixel grid (the overlap diagnostic of the paper's §2.1); ``None`` for other data."""
+        return None
+
     @abstractmethod
     def render(self, factors: Tensor) -> Tensor:
         """Render ``LongTensor[B, F]`` factors as ``uint8`` images ``[B, C, H, W]`` on their device."""

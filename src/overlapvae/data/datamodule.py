@@ -59,20 +59,22 @@ class GroundTruthDataModule(L.LightningDataModule):
     """Yields ``(images float32 [B, C, H, W], factors long [B, F])`` with factors drawn i.i.d.
     uniformly over the grid.
 
-    ``standardise=True`` (or ``None``) gives images standardised with the data set's constants
-    (the paper's Table A2); ``False`` gives [0, 1] images, as BCE targets need. The training app resolves
-    ``None`` from the reconstruction loss. An "epoch" is ``steps_per_epoch``
+    ``standardise=True`` gives images standardised with the data set's constants (the paper's
+    Table A2); ``False`` gives [0, 1] images, as BCE targets need. An "epoch" is ``steps_per_epoch``
     batches, by default one data set's worth; training length is set by the trainer's
     ``max_steps``. The generator state is saved in checkpoints, so a resumed run continues the
     same stream.
     """
 
+    #: Constructor arguments the app injects (``overlapvae.experiment.build``), never config keys.
+    injected: tuple[str, ...] = ("data", "standardise", "seed", "pair_mode")
+
     def __init__(
         self,
         data: GroundTruthData,
+        standardise: bool,
         batch_size: int = 256,
         seed: int = 0,
-        standardise: bool | None = None,
         steps_per_epoch: int | None = None,
         pair_mode: str | None = None,
     ) -> None:
@@ -84,7 +86,7 @@ class GroundTruthDataModule(L.LightningDataModule):
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
-        self.standardise = True if standardise is None else standardise
+        self.standardise = standardise
         self.steps_per_epoch = steps_per_epoch or math.ceil(data.num_observations / batch_size)
         if pair_mode is not None:
             check_pair_mode(pair_mode)

@@ -135,6 +135,9 @@ class XYSquares(SquaresData):
             stds.append(std if std > 0 else 1.0)
         return tuple(means), tuple(stds)
 
+    def square_grid(self) -> tuple[int, int, int]:
+        return (self.grid_spacing, self.square_size, self.positions)
+
     def _lookup_tables(self) -> dict[str, Tensor]:
         channels = self.image_shape[0]
         colours = torch.zeros(self.num_squares, channels)
@@ -171,6 +174,9 @@ class XYSquaresMinimal(SquaresData):
 
     def _lookup_tables(self) -> dict[str, Tensor]:
         return {**super()._lookup_tables(), "colours": 255.0 * torch.eye(3)}
+
+    def square_grid(self) -> tuple[int, int, int]:
+        return (8, 8, 8)
 
     def layers(self, factors: Tensor) -> SquareLayers:
         tops = 8 * factors[:, 1::2]

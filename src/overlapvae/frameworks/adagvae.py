@@ -95,6 +95,14 @@ class AdaGVAE(BetaVAE):
         self.pair_sampling = pair_sampling
         super().__init__(model, recon_loss, optimizer, image_shape, beta)
 
+    def batch_images(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """Both images of every pair ``[B, 2, C, H, W]``, flattened to ``[2B, C, H, W]``."""
+        return self.in_layout(batch[0].flatten(0, 1))
+
+    def prepare_batch(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """The pairs ``[B, 2, C, H, W]``, each image in the model's layout."""
+        return self.batch_images(batch).unflatten(0, batch[0].shape[:2])
+
     def loss_terms(self, pairs: Tensor) -> dict[str, Tensor]:
         if pairs.ndim != 5 or pairs.shape[1] != 2:
             raise InvalidInputError(f"Ada-GVAE trains on pairs [B, 2, C, H, W], got {tuple(pairs.shape)}")

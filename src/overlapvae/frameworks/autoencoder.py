@@ -32,8 +32,10 @@ class AutoEncoder(L.LightningModule):
     encoder_heads: int = 1
     #: Names of the loss terms ``loss_terms`` returns, in logging order.
     term_names: tuple[str, ...] = ("recon", "loss")
-    #: Memory format training batches are put in (set by ``ModelAcceleration``).
-    input_memory_format: torch.memory_format = torch.contiguous_format
+    #: Constructor arguments the app injects (``overlapvae.experiment.build``), never config keys.
+    injected: tuple[str, ...] = ("model", "recon_loss", "optimizer", "image_shape")
+    #: Memory format of the weights and of every input (``use_memory_format``).
+    memory_format: torch.memory_format = torch.contiguous_format
 
     def __init__(
         self,
@@ -77,9 +79,32 @@ class AutoEncoder(L.LightningModule):
     def latent_size(self) -> int:
         return self.model.latent_size
 
+    def use_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Put the weights, and every input from now on, in ``memory_format`` (e.g. channels_last)."""
+        self.to(memory_format=memory_format)
+        self.memory_format = memory_format
+
+    def in_layout(self, images: Tensor) -> Tensor:
+        """``images`` in the model's memory format (no copy when they already are)."""
+        return images.contiguous(memory_format=self.memory_format)
+
+    def batch_images(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """Every image of a training batch, ``[N, C, H, W]`` in the model's layout (a framework
+        trained on pairs flattens them)."""
+        return self.in_layout(batch[0])
+
+    def prepare_batch(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """What ``loss_terms`` trains on: the batch's images ``[B, C, H, W]``."""
+        return self.batch_images(batch)
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(code, None)``: a deterministic encoder's code, with no log-variance (a VAE returns its
+        Gaussian's mean and log-variance)."""
+        return self.model.encode(self.in_layout(x)), None
+
     def encode(self, x: Tensor) -> Tensor:
-        """The representation of ``x``: ``[B, latent_size]``."""
-        return self.model.encode(x)
+        """The representation of ``x``: ``[B, latent_size]`` (a VAE's posterior mean)."""
+        return self.posterior(x)[0]
 
     def decode(self, z: Tensor) -> Tensor:
         """Images (on the target scale) decoded from latents ``z``."""
@@ -91,7 +116,7 @@ class AutoEncoder(L.LightningModule):
     def reconstruction_errors(self, x: Tensor) -> Tensor:
         """Per-image errors ``[B]`` of reconstructing ``x`` from its representation (a VAE's
         posterior mean) under the training loss, without its scale (``sample_errors``)."""
-        x = x.contiguous(memory_format=self.input_memory_format)
+        x = self.in_layout(x)
         return self.recon_loss.sample_errors(self.model.decode(self.encode(x)), x)
 
     def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
@@ -103,12 +128,7 @@ class AutoEncoder(L.LightningModule):
     pair_sampling: str | None = None
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
-        images = batch[0]
-        if images.ndim == 5:  # pairs [B, 2, C, H, W]: the layout applies to each image
-            flat = images.flatten(0, 1).contiguous(memory_format=self.input_memory_format)
-            images = flat.unflatten(0, images.shape[:2])
-        else:
-            images = images.contiguous(memory_format=self.input_memory_format)
+        images = self.prepare_batch(batch)
         self.recon_loss.smoothing = self.recon_loss.smoothing_at(self.global_step)
         terms = self.loss_terms(images)
         detached = {name: value.detach() for name, value in terms.items()}

@@ -20,11 +20,10 @@ from overlapvae.utils.validation import InvalidInputError
 
 
 class BetaTCVAE(VAE):
-    """β-TCVAE with the minibatch-stratified (``mss``) or minibatch-weighted (``mws``) estimator.
+    """β-TCVAE with the minibatch-stratified (``mss``) or minibatch-weighted (``mws``) estimator;
+    ``dataset_size`` is N in the estimators, the number of observations in the data set."""
 
-    ``dataset_size`` (N in the estimators) is taken from the trainer's data module when not given.
-    """
-
+    injected = (*VAE.injected, "dataset_size")
     term_names = ("recon", "kl", "mi", "tc", "dwkl", "loss", "elbo")
 
     def __init__(
@@ -37,15 +36,16 @@ class BetaTCVAE(VAE):
         beta: float = 6.0,
         gamma: float = 1.0,
         estimator: Estimator = "mss",
-        dataset_size: int | None = None,
+        *,
+        dataset_size: int,
     ) -> None:
         for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if not value >= 0:
                 raise InvalidInputError(f"{name}={value} is invalid: choose a non-negative number")
         if estimator not in ("mss", "mws"):
             raise InvalidInputError(f"estimator={estimator!r} is invalid: choose 'mss' or 'mws'")
-        if dataset_size is not None and dataset_size < 2:
-            raise InvalidInputError(f"dataset_size={dataset_size} is invalid: choose an integer >= 2 or null")
+        if dataset_size < 2:
+            raise InvalidInputError(f"dataset_size={dataset_size} is invalid: choose an integer >= 2")
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
         self.estimator = estimator
         self.dataset_size = dataset_size
@@ -56,22 +56,9 @@ class BetaTCVAE(VAE):
         """The total-correlation weight."""
         return self.beta
 
-    def setup(self, stage: str) -> None:
-        if self.dataset_size is None:
-            datamodule = getattr(self.trainer, "datamodule", None)
-            if datamodule is None or not hasattr(datamodule, "num_observations"):
-                raise InvalidInputError(
-                    "BetaTCVAE needs dataset_size: pass it, or train with a ground-truth data module"
-                )
-            self.dataset_size = int(datamodule.num_observations)
-
     def regularised(
         self, recon: Tensor, kl: Tensor, z: Tensor, mean: Tensor, log_variance: Tensor
     ) -> dict[str, Tensor]:
-        if self.dataset_size is None:
-            raise InvalidInputError(
-                "BetaTCVAE.dataset_size is unset: pass it, or call setup() with a trainer"
-            )
         parts = decompose_kl(z, mean, log_variance, self.dataset_size, self.estimator)
         reduction, size = self.recon_loss.reduction, self.latent_size
         mi = reduce_sample_totals(parts.mutual_information, size, reduction)

@@ -48,11 +48,8 @@ class VAE(AutoEncoder):
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of ``q(z|x)``: the first and second halves of the encoder output."""
-        mean, log_variance = self.model.encode(x).chunk(2, dim=1)
+        mean, log_variance = self.model.encode(self.in_layout(x)).chunk(2, dim=1)
         return mean, log_variance
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.posterior(x)[0]
 
     def sample(self, mean: Tensor, log_variance: Tensor) -> Tensor:
         return mean + (0.5 * log_variance).exp() * mean.new_empty(mean.shape).normal_()

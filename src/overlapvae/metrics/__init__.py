@@ -1,4 +1,4 @@
-"""Disentanglement metrics (disentanglement_lib definitions), their presets and the training callback.
+"""Disentanglement metrics (disentanglement_lib definitions) and their presets.
 
 The scores are pure functions on arrays (``mutual_information_gap``, ``dci_scores``, ``sap_score``,
 ``unsupervised_scores``) or,
@@ -9,11 +9,10 @@ and an explicit ``np.random.Generator`` (``factor_vae_score``, ``beta_vae_score`
 
 from overlapvae.metrics.base import Metric
 from overlapvae.metrics.beta_vae import BetaVAEScore, beta_vae_score
-from overlapvae.metrics.callback import DisentanglementMetrics
 from overlapvae.metrics.dci import DCI, completeness, dci_scores, disentanglement
 from overlapvae.metrics.factor_vae import FactorVAEScore, factor_vae_score
 from overlapvae.metrics.mig import MIG, mutual_information_gap
-from overlapvae.metrics.representation import EncodedRepresentation, posterior_encoder
+from overlapvae.metrics.representation import EncodedRepresentation
 from overlapvae.metrics.sampling import Representation, sample_codes, sample_factors
 from overlapvae.metrics.sap import SAP, sap_score
 from overlapvae.metrics.suite import Evaluation, MetricSuite
@@ -29,7 +28,6 @@ __all__ = [
     "MIG",
     "SAP",
     "BetaVAEScore",
-    "DisentanglementMetrics",
     "EncodedRepresentation",
     "Evaluation",
     "FactorVAEScore",
@@ -45,7 +43,6 @@ __all__ = [
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
     "mutual_information_gap",
-    "posterior_encoder",
     "sample_codes",
     "sample_factors",
     "sap_score",

@@ -18,22 +18,9 @@ from torch import Tensor
 from overlapvae.data.base import GroundTruthData
 from overlapvae.utils.validation import InvalidInputError
 
-#: Images ``float [B, C, H, W]`` → posterior mean and log-variance ``[B, z]`` (``None`` for an AE).
+#: Images ``float [B, C, H, W]`` → posterior mean and log-variance ``[B, z]`` (``None`` for an AE):
+#: a framework's ``posterior``.
 Encoder = Callable[[Tensor], tuple[Tensor, Tensor | None]]
-
-
-def posterior_encoder(module: torch.nn.Module) -> Encoder:
-    """The encoder of a framework: its ``posterior`` where it has one, else ``encode``."""
-    memory_format = getattr(module, "input_memory_format", torch.contiguous_format)
-    posterior = getattr(module, "posterior", None)
-
-    def encode(images: Tensor) -> tuple[Tensor, Tensor | None]:
-        images = images.contiguous(memory_format=memory_format)
-        if posterior is not None:
-            return posterior(images)
-        return module.encode(images), None
-
-    return encode
 
 
 class EncodedRepresentation:

@@ -23,6 +23,9 @@ class AutoEncoderModel(nn.Module):
     Gaussian posterior's (mean, log-variance) halves.
     """
 
+    #: What the framework passes a model's factory (a config node is a partial of the rest).
+    injected: tuple[str, ...] = ("image_shape", "encoder_heads")
+
     def __init__(
         self,
         encoder: nn.Module,

@@ -1,0 +1,25 @@
+"""What Hydra says about the running job: its command-line overrides and the option chosen in each
+config group (empty outside a Hydra job, e.g. when a test calls the library with a composed config)."""
+
+from __future__ import annotations
+
+from hydra.core.hydra_config import HydraConfig
+
+
+def task_overrides() -> list[str]:
+    """The job's overrides as given (``["loss=l1", "dataset.grid_spacing=4"]``)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def group_choices() -> dict[str, str]:
+    """The option picked in each config group (``loss: l1``, ``metrics@evaluation: reference``),
+    Hydra's own groups left out."""
+    if not HydraConfig.initialized():
+        return {}
+    choices = HydraConfig.get().runtime.choices
+    return {group: str(option) for group, option in choices.items() if not group.startswith("hydra")}
+
+
+def overrides_of(node: str) -> list[str]:
+    """The overrides that set ``node`` or a key inside it (``dataset=...``, ``dataset.spacing=4``)."""
+    return [o for o in task_overrides() if o.lstrip("+~").split("=", 1)[0].split(".", 1)[0] == node]

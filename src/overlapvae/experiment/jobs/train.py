@@ -1,0 +1,213 @@
+"""One training run from a composed ``train`` config: build, train, write its record.
+
+Outputs in the Hydra run dir: ``.hydra/`` (the composed config and overrides),
+``checkpoints/last.ckpt``, ``images/step_*.png``, logger files (``csv/metrics.csv``, ``wandb/``)
+and ``metrics.json``, written atomically when the run ends, however it ends. A run dir that
+already holds a complete ``metrics.json`` is skipped; one with a ``last.ckpt`` resumes from it
+(``overlapvae.runs``), which is how a relaunched sweep fills only its gaps. A resumed run is the
+same run: the checkpoint holds every random stream a step draws from, the data loader's place in
+its epoch and where the CSV history stopped, so the same seed gives the same numbers however
+often the run was stopped. A run stopped after its last step but before its results were
+written finishes them on relaunch (``recovered: final_evaluation`` in ``metrics.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig
+
+from overlapvae.data import GroundTruthDataModule
+from overlapvae.experiment.build import build_datamodule, build_model, make
+from overlapvae.experiment.checks import check_train_config
+from overlapvae.experiment.hydra_state import group_choices, task_overrides
+from overlapvae.experiment.launching import job_resources, scheduler_job
+from overlapvae.experiment.wandb_setup import (
+    finish_wandb,
+    offline_wandb_dirs,
+    prepare_wandb,
+    resume_arguments,
+)
+from overlapvae.frameworks import AutoEncoder
+from overlapvae.runs import RunStart, RunSummary, exclusive_run_dir, inspect_run_dir
+from overlapvae.runs.record import Disentanglement, Health, SchedulerJob
+from overlapvae.training import (
+    CSVHistory,
+    DisentanglementMetrics,
+    FinishFromLastStep,
+    ModelDistanceFigures,
+    RandomStreams,
+    ReconstructionHealth,
+    ReconstructionImages,
+    StopOnSignal,
+    StoppedBySignalError,
+)
+from overlapvae.utils.files import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+#: A run stopped by SIGTERM (a scheduler's pre-emption or time limit) must not report success.
+SIGTERM_EXIT_CODE = 128 + 15
+
+#: Callbacks whose end-of-training work is part of a run's results (``FinishFromLastStep``).
+FINISHING_CALLBACKS = (
+    DisentanglementMetrics,
+    ReconstructionHealth,
+    ReconstructionImages,
+    ModelDistanceFigures,
+)
+
+
+@dataclass
+class TrainingRun:
+    datamodule: GroundTruthDataModule
+    framework: AutoEncoder
+    trainer: L.Trainer
+    finish: FinishFromLastStep
+
+
+def build(cfg: DictConfig) -> TrainingRun:
+    """Instantiate data, framework and trainer from a composed ``train`` config.
+
+    Callback and logger entries without ``_target_`` are settings for an option that is not
+    selected (e.g. ``debug=default`` tuning the default callbacks under ``callbacks=none``) and
+    are skipped. Every run also gets the callbacks that make a resume exact (``RandomStreams``,
+    ``CSVHistory``) and finish a run stopped after its last step (``FinishFromLastStep``).
+    """
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_model(cfg)
+    datamodule = build_datamodule(cfg, model)
+    finish = FinishFromLastStep(FINISHING_CALLBACKS)
+    callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
+    callbacks += [RandomStreams(), CSVHistory(), finish]
+    loggers = [
+        make(node, **resume_arguments(node, cfg.paths.output_dir))
+        for node in cfg.logger.values()
+        if node and "_target_" in node
+    ]
+    trainer = make(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer, finish=finish)
+
+
+#: The callbacks whose records go into ``metrics.json``, under these keys, as these records.
+RECORDED_CALLBACKS = {
+    "disentanglement": (DisentanglementMetrics, Disentanglement),
+    "health": (ReconstructionHealth, Health),
+}
+
+
+def _callback_records(run: TrainingRun) -> dict[str, Disentanglement | Health]:
+    """The records of the metrics callback (final and max-over-training scores) and of the health
+    check (collapsed or not), where they ran."""
+    records = {}
+    for key, (kind, record) in RECORDED_CALLBACKS.items():
+        for callback in run.trainer.callbacks:
+            if isinstance(callback, kind):
+                records[key] = record(**callback.summary())
+    return records
+
+
+def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
+    """What the run got to (``RunSummary`` fields): steps, losses, hyperparameters and scores
+    (nothing if it never built)."""
+    if run is None:
+        return {"steps": 0, "final": {}, "hyperparameters": {}, "wandb": []}
+    return {
+        "steps": run.trainer.global_step,
+        "final": run.framework.final_losses(),
+        "hyperparameters": dict(run.framework.hparams),
+        "wandb": [str(path) for path in offline_wandb_dirs(run.trainer.loggers)],
+        **_callback_records(run),
+    }
+
+
+def _recovered(start: RunStart, run: TrainingRun | None) -> str | None:
+    """How a run whose earlier results were missing or unreadable was made whole, if it was."""
+    if run is not None and run.finish.recovered:
+        return "final_evaluation"
+    if start.unfinished is not None and start.checkpoint is None:
+        return "rerun"
+    return None
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train one run and return the summary written to ``<output_dir>/metrics.json`` (its JSON form,
+    with ``skipped`` when the run was already complete).
+
+    The config's values are checked first. A complete run in ``output_dir`` is skipped and an
+    interrupted one resumed; one job at a time uses the dir. Whatever stops the run (a bad config
+    value at build time, an error, a signal), ``metrics.json`` records its status and error
+    before the exception propagates.
+    """
+    check_train_config(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    with exclusive_run_dir(output_dir):
+        return _train_in(cfg, output_dir)
+
+
+def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    resources = job_resources()
+    start = inspect_run_dir(output_dir, cfg.trainer.max_steps)
+    if start.completed is not None:
+        log.info("%s is complete (%d steps): skipped", output_dir, start.completed.steps)
+        return {**start.completed.to_json(), "skipped": True}
+    run: TrainingRun | None = None
+    status, error, details = "failed", None, None
+    stop_on_signal = StopOnSignal()
+    stop_on_signal.install()
+    try:
+        run = build(cfg)
+        run.trainer.callbacks.append(stop_on_signal)
+        hyperparameters = dict(run.framework.hparams)
+        prepare_wandb(run.trainer.loggers, cfg, task_overrides(), group_choices(), hyperparameters)
+        run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
+        status = "completed"
+    except StoppedBySignalError as signalled:
+        status, error = "interrupted", f"{signalled}: checkpoint saved, handed to the scheduler to requeue"
+    except SIGTERMException as exception:
+        status, error = "interrupted", "received SIGTERM"
+        raise SystemExit(SIGTERM_EXIT_CODE) from exception
+    except SystemExit:
+        status, error = "interrupted", "interrupted (KeyboardInterrupt)"
+        raise
+    except BaseException as exception:
+        error, details = f"{type(exception).__name__}: {exception}", traceback.format_exc()
+        raise
+    finally:
+        checkpoint = output_dir / "checkpoints" / "last.ckpt"
+        scheduler = scheduler_job()
+        summary = RunSummary(
+            status=status,
+            error=error,
+            traceback=details,
+            resumed_from=str(start.checkpoint.relative_to(output_dir)) if start.checkpoint else None,
+            resumed_at_step=start.step,
+            recovered=_recovered(start, run),
+            recovered_because=start.unfinished,
+            wall_time_s=round(time.perf_counter() - started, 3),
+            seed=cfg.seed,
+            sweep=cfg.sweep_name,
+            overrides=task_overrides(),
+            choices=group_choices(),
+            resources=resources,
+            scheduler=SchedulerJob(**scheduler) if scheduler else None,
+            checkpoint=str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
+            **_run_summary(run),
+        )
+        if run is None or run.trainer.is_global_zero:
+            atomic_write_json(output_dir / "metrics.json", summary.to_json())
+        finish_wandb(summary)
+        handing_over = status == "interrupted" and stop_on_signal.received is not None
+        if not handing_over:
+            stop_on_signal.restore()
+    if handing_over:
+        stop_on_signal.hand_over()  # the scheduler's handler requeues the job and exits
+    return summary.to_json()
