@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from common import print_table
-from overlapvae.results import aggregate, load_sweep, swept_columns
-from overlapvae.runs import read_summary
+from overlapvae.results.tables import aggregate, load_sweep, swept_columns
+from overlapvae.runs.record import RunSummary
 
 METRICS = ("final/mig.discrete_mig", "final/dci.disentanglement")
 MIG = "mig.discrete_mig"
@@ -49,7 +49,7 @@ def train(root: Path, experiment: str, seeds: str) -> float:
 
 def leaves_floor(run_dir: str, floor: float) -> str:
     """The first periodic step whose MIG passed ``floor`` ("–" when none did)."""
-    scores = read_summary(Path(run_dir) / "metrics.json").disentanglement
+    scores = RunSummary.read(Path(run_dir) / "metrics.json").disentanglement
     steps = [row["step"] for row in (scores.periodic if scores else []) if row.get(MIG, 0.0) > floor]
     return str(steps[0]) if steps else "–"
 

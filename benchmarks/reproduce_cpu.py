@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from common import print_table
-from overlapvae.results import aggregate, load_sweep
+from overlapvae.results.tables import aggregate, load_sweep
 
 CELLS = {
     "spacing 1, mse": ("dataset.grid_spacing=1", "loss=mse"),

@@ -30,9 +30,9 @@ SWEEP_DIR = os.environ.get("OVERLAPVAE_SWEEP_DIR", "../logs/train/sweeps/overlap
 # %%
 from IPython.display import Markdown, display
 
-from overlapvae.results import aggregate, load_sweep, swept_columns
 from overlapvae.results.figures import comparison_figure
 from overlapvae.results.report import headline_metrics, markdown_summary
+from overlapvae.results.tables import aggregate, load_sweep, swept_columns
 
 runs = load_sweep(SWEEP_DIR)
 print(f"{len(runs)} runs; swept: {', '.join(swept_columns(runs))}")

@@ -19,8 +19,8 @@ from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train, console_script, entry_point
 from overlapvae.results.report import sweep_report
-from overlapvae.runs import exclusive_run_dir
-from overlapvae.training import AtomicCheckpointIO
+from overlapvae.runs.directory import exclusive_run_dir
+from overlapvae.training.checkpoint import AtomicCheckpointIO
 from overlapvae.training.trainer import make_trainer
 from overlapvae.utils import files
 

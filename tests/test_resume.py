@@ -16,7 +16,7 @@ import torch
 from conftest import FAST, compose_train, entry_point
 from offline_wandb import offline_run
 from overlapvae.experiment.jobs.train import train
-from overlapvae.runs import holds_complete_run
+from overlapvae.runs.directory import holds_complete_run
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,11 @@ from conftest import console_script
 from overlapvae.data import GroundTruthDataModule, XYSquares
 from overlapvae.experiment import launching
 from overlapvae.experiment.launching import LauncherUnavailableError, check_launcher, claim_slot
-from overlapvae.results import aggregate, load_sweep, load_wandb
 from overlapvae.results.figures import comparison_figure
 from overlapvae.results.report import markdown_summary
-from overlapvae.runs import RunSummary, holds_complete_run, inspect_run_dir, run_key
+from overlapvae.results.tables import aggregate, load_sweep, load_wandb
+from overlapvae.runs.directory import holds_complete_run, inspect_run_dir, run_key
+from overlapvae.runs.record import RunSummary
 
 SUMMARY = {"status": "completed", "steps": 100, "seed": 0, "overrides": [], "final": {"train/loss": 0.5}}
 

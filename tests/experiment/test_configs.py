@@ -18,7 +18,10 @@ from overlapvae.experiment.hydra_setup import config_dir
 from overlapvae.experiment.jobs.train import build
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.metrics import DCI, MIG, SAP, BetaVAEScore, FactorVAEScore, MetricSuite, Unsupervised
-from overlapvae.training import AppendingCSVLogger, LastCheckpoint, NonFiniteLossGuard, ReconstructionImages
+from overlapvae.training.checkpoint import LastCheckpoint
+from overlapvae.training.csv_history import AppendingCSVLogger
+from overlapvae.training.images import ReconstructionImages
+from overlapvae.training.nonfinite import NonFiniteLossGuard
 from overlapvae.utils.validation import InvalidInputError, user_error
 from tiny_sources import own_folder, own_npz
 

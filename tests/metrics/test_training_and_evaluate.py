@@ -12,7 +12,7 @@ from overlapvae.experiment.hydra_setup import config_dir
 from overlapvae.experiment.jobs.evaluate import evaluate
 from overlapvae.experiment.jobs.train import train
 from overlapvae.metrics import MetricSuite
-from overlapvae.runs import locate
+from overlapvae.runs.checkpoints import locate
 
 SCORES = {
     "mig.discrete_mig",

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from overlapvae.analysis.audit import FactorReport
-from overlapvae.runs import AuditSummary, RunSummary, read_summary
-from overlapvae.runs.record import Disentanglement, Health, SchedulerJob
+from overlapvae.runs.record import AuditSummary, Disentanglement, Health, RunSummary, SchedulerJob
 from overlapvae.utils.validation import InvalidInputError
 
 #: A ``metrics.json`` as runs wrote it before records had a ``schema_version``.
@@ -60,7 +59,7 @@ PRE_VERSION = {
 def test_a_pre_version_metrics_json_reads_as_version_1_with_typed_values(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(PRE_VERSION))
-    summary = read_summary(path)
+    summary = RunSummary.read(path)
     assert summary.status == "completed" and summary.steps == 20 and summary.seed == 3
     assert summary.final == {"train/loss": 0.5, "train/recon": 0.25}
     assert summary.disentanglement == Disentanglement(
@@ -130,7 +129,7 @@ def test_a_partial_record_names_its_file_and_every_missing_key(tmp_path, remove,
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(record))
     with pytest.raises(InvalidInputError, match=f"^{re.escape(str(path))} is partial: it lacks {named}$"):
-        read_summary(path)
+        RunSummary.read(path)
     del record["health"]["step"]
     with pytest.raises(InvalidInputError, match=r"lacks health\.step"):
         RunSummary.from_json(record)
@@ -142,13 +141,13 @@ def test_a_newer_schema_version_is_refused_and_an_unreadable_file_named(tmp_path
     with pytest.raises(
         InvalidInputError, match=r"schema_version 2, but this overlapvae reads RunSummary version 1"
     ):
-        read_summary(path)
+        RunSummary.read(path)
     path.write_text("[1]")
     with pytest.raises(InvalidInputError, match="holds list"):
-        read_summary(path)
+        RunSummary.read(path)
     path.write_text("{truncated")
     with pytest.raises(InvalidInputError, match=f"cannot read {re.escape(str(path))}"):
-        read_summary(path)
+        RunSummary.read(path)
 
 
 def report(loss, factor, rho):

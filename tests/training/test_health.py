@@ -12,7 +12,7 @@ from overlapvae.data import GroundTruthDataModule, XYSquares
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.losses import L1Loss, MSELoss
 from overlapvae.models.autoencoder import AutoEncoderModel
-from overlapvae.training import ReconstructionHealth
+from overlapvae.training.health import ReconstructionHealth
 
 DATA = XYSquares(square_size=2, image_size=8, grid_spacing=2, grid_size=4)
 

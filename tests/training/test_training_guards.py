@@ -8,7 +8,7 @@ from matplotlib import image as mpl_image
 
 from overlapvae.experiment.jobs.train import build, train
 from overlapvae.frameworks import VAE
-from overlapvae.training import NonFiniteLossError
+from overlapvae.training.nonfinite import NonFiniteLossError
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(train_config, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn
 
-from overlapvae.runs import holds_complete_run
+from overlapvae.runs.directory import holds_complete_run
 
 log = logging.getLogger(__name__)
 

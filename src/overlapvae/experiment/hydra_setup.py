@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from overlapvae.experiment.schemas import register_schemas
-from overlapvae.runs import run_key
+from overlapvae.runs.directory import run_key
 
 
 def config_dir() -> str:

@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.experiment.build import Model, build_model
-from overlapvae.runs import locate, read_checkpoint
+from overlapvae.runs.checkpoints import locate, read_checkpoint
 from overlapvae.utils.validation import InvalidInputError
 
 

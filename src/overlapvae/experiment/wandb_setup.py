@@ -12,7 +12,7 @@ from typing import Any
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from overlapvae.runs import RunSummary
+from overlapvae.runs.record import RunSummary
 from overlapvae.utils.files import atomic_write_bytes
 
 #: The run summary keeps the maximum over training of every periodic score (the paper's plots).

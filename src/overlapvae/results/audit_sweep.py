@@ -19,7 +19,7 @@ import pandas as pd
 from overlapvae.analysis.audit import RANDOM
 from overlapvae.results.figures import correlation_figure, save_figure, sweep_matrix_figure
 from overlapvae.results.tables import override_columns, swept_columns
-from overlapvae.runs import AuditSummary
+from overlapvae.runs.record import AuditSummary
 from overlapvae.utils.files import atomic_write_bytes
 from overlapvae.utils.validation import InvalidInputError
 

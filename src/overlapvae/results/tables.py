@@ -24,8 +24,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from overlapvae.runs import RunSummary, read_summary
-from overlapvae.runs.record import Disentanglement
+from overlapvae.runs.record import Disentanglement, RunSummary
 from overlapvae.utils.validation import MissingInputError
 
 #: Config values copied into every row (when the run's config has them), whether swept or not.
@@ -135,7 +134,7 @@ def load_run(run_dir: Path, sweep_dir: Path) -> dict[str, Any]:
     summary = RunSummary(status="missing", error=error, steps=None, seed=None, overrides=[], final={})
     if summary_path.exists():
         try:
-            summary = read_summary(summary_path)
+            summary = RunSummary.read(summary_path)
         except ValueError as unreadable:
             summary = replace(summary, status="corrupt", error=str(unreadable))
     summary = replace(summary, sweep=summary.sweep or sweep, overrides=overrides)

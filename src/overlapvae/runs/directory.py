@@ -43,11 +43,6 @@ def run_key(override_dirname: str, seed: int | str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:RUN_KEY_LENGTH]
 
 
-def read_summary(path: Path) -> RunSummary:
-    """A run's ``metrics.json``; ``InvalidInputError`` naming the problem when it is not a whole record."""
-    return RunSummary.read(path)
-
-
 @dataclass(frozen=True)
 class RunStart:
     """What a job finds in its directory: a complete summary (skip) or a checkpoint (resume).
@@ -87,7 +82,7 @@ def holds_complete_run(run_dir: Path, max_steps: int) -> bool:
     if not path.is_file():
         return False
     try:
-        return is_complete(read_summary(path), max_steps)
+        return is_complete(RunSummary.read(path), max_steps)
     except ValueError:
         return False
 
@@ -99,7 +94,7 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
     unfinished = None
     if summary_path.exists():
         try:
-            summary = read_summary(summary_path)
+            summary = RunSummary.read(summary_path)
         except ValueError as error:
             move_aside(summary_path, str(error), "the run is finished from its checkpoint or run again")
             unfinished = "unreadable metrics.json"

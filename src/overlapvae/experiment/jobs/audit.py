@@ -25,7 +25,7 @@ from overlapvae.experiment.build import build_losses, fit_loss_to_data, make
 from overlapvae.experiment.hydra_state import overrides_of, task_overrides
 from overlapvae.experiment.trained import TrainedRun, load_trained
 from overlapvae.results.figures import model_distance_figure, save_figure, traversal_matrix_figure
-from overlapvae.runs import AuditSummary
+from overlapvae.runs.record import AuditSummary
 from overlapvae.utils.devices import resolve_device
 from overlapvae.utils.files import atomic_write_bytes, atomic_write_json
 from overlapvae.utils.validation import InvalidInputError

@@ -36,19 +36,16 @@ from overlapvae.experiment.wandb_setup import (
     resume_arguments,
 )
 from overlapvae.frameworks import AutoEncoder
-from overlapvae.runs import RunStart, RunSummary, exclusive_run_dir, inspect_run_dir
-from overlapvae.runs.record import Disentanglement, Health, SchedulerJob
-from overlapvae.training import (
-    CSVHistory,
-    DisentanglementMetrics,
-    FinishFromLastStep,
-    ModelDistanceFigures,
-    RandomStreams,
-    ReconstructionHealth,
-    ReconstructionImages,
-    StopOnSignal,
-    StoppedBySignalError,
-)
+from overlapvae.runs.directory import RunStart, exclusive_run_dir, inspect_run_dir
+from overlapvae.runs.record import Disentanglement, Health, RunSummary, SchedulerJob
+from overlapvae.training.csv_history import CSVHistory
+from overlapvae.training.disentanglement import DisentanglementMetrics
+from overlapvae.training.distances import ModelDistanceFigures
+from overlapvae.training.finish import FinishFromLastStep
+from overlapvae.training.health import ReconstructionHealth
+from overlapvae.training.images import ReconstructionImages
+from overlapvae.training.preemption import StopOnSignal, StoppedBySignalError
+from overlapvae.training.random_streams import RandomStreams
 from overlapvae.utils.files import atomic_write_json
 
 log = logging.getLogger(__name__)
