@@ -18,8 +18,3 @@ def group_choices() -> dict[str, str]:
         return {}
     choices = HydraConfig.get().runtime.choices
     return {group: str(option) for group, option in choices.items() if not group.startswith("hydra")}
-
-
-def overrides_of(node: str) -> list[str]:
-    """The overrides that set ``node`` or a key inside it (``dataset=...``, ``dataset.spacing=4``)."""
-    return [o for o in task_overrides() if o.lstrip("+~").split("=", 1)[0].split(".", 1)[0] == node]

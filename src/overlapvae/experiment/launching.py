@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -147,9 +147,6 @@ class JobResources:
     gpu: str | None
     threads: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"slot": self.slot, "gpu": self.gpu, "threads": self.threads}
-
 
 _claimed: tuple[JobResources, IO[str]] | None = None  # this worker's slot, held while it lives
 
@@ -216,7 +213,7 @@ def job_resources() -> dict[str, Any] | None:
     if not str(hydra_cfg.launcher.get("_target_", "")).endswith("JoblibLauncher"):
         return share_scheduler_allocation()
     lock_dir = Path(hydra_cfg.sweep.dir) / ".slots"
-    return share_machine(hydra_cfg.job.num, int(hydra_cfg.launcher.n_jobs), lock_dir).as_dict()
+    return asdict(share_machine(hydra_cfg.job.num, int(hydra_cfg.launcher.n_jobs), lock_dir))
 
 
 def scheduler_job() -> dict[str, Any] | None:

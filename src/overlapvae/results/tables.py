@@ -39,14 +39,6 @@ SCORE_PREFIXES = ("final/", "max/", "loss/", "health/")
 RUN_COLUMNS = ("run", "sweep", "status", "error", "steps", "seed", "path", "log", "collapsed")
 
 
-def _select(config: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        if not isinstance(config, dict) or key not in config:
-            return None
-        config = config[key]
-    return config
-
-
 def _parse_value(text: str) -> Any:
     """An override's value as Hydra would type it (``8`` → 8, ``0.001`` → 0.001, ``l1`` → "l1")."""
     try:
@@ -185,7 +177,8 @@ def load_wandb(
             choices=config.get("choices") or {},
             hyperparameters=config.get("derived") or {},
         )
-        settings = {key: _select(config.get("config") or {}, key) for key in ("seed", *SETTINGS)}
+        composed = OmegaConf.create(config.get("config") or {})
+        settings = {key: OmegaConf.select(composed, key) for key in ("seed", *SETTINGS)}
         rows.append(_row(run.id, getattr(run, "url", run.id), summary, settings))
     if not rows:
         raise LookupError(f"wandb project {project!r} has no runs matching {filters}")

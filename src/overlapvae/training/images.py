@@ -59,7 +59,7 @@ class ReconstructionImages(Callback):
 
     def _to_unit_interval(self, trainer: L.Trainer, images: Tensor) -> Tensor:
         datamodule = trainer.datamodule
-        if getattr(datamodule, "standardise", False):
+        if datamodule.standardise:
             images = destandardise(images, datamodule.data.mean, datamodule.data.std)
         return images.clamp(0.0, 1.0)
 

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from overlapvae.analysis import RANDOM, DataAudit, VerdictThresholds, audit_data, model_distance_matrices
 from overlapvae.data import GroundTruthData
 from overlapvae.experiment.build import build_losses, fit_loss_to_data, make
-from overlapvae.experiment.hydra_state import overrides_of, task_overrides
+from overlapvae.experiment.hydra_state import task_overrides
 from overlapvae.experiment.trained import TrainedRun, load_trained
 from overlapvae.results.figures import model_distance_figure, save_figure, traversal_matrix_figure
 from overlapvae.runs.record import AuditSummary
@@ -87,7 +87,7 @@ def audited_data(cfg: DictConfig, run: TrainedRun | None) -> tuple[GroundTruthDa
     if run is None:
         return make(cfg.dataset), cfg.dataset
     trained = run.model.data
-    if not overrides_of("dataset"):
+    if not any(o.lstrip("+~").split("=")[0].split(".")[0] == "dataset" for o in task_overrides()):
         return trained, run.config.dataset
     data = make(cfg.dataset)
     if type(data) is not type(trained) or data.image_shape != trained.image_shape:
