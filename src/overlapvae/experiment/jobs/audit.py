@@ -25,6 +25,7 @@ from overlapvae.experiment.build import build_losses, fit_loss_to_data, make
 from overlapvae.experiment.hydra_state import task_overrides
 from overlapvae.experiment.trained import TrainedRun, load_trained
 from overlapvae.results.figures import model_distance_figure, save_figure, traversal_matrix_figure
+from overlapvae.results.tables import override_columns
 from overlapvae.runs.record import AuditSummary
 from overlapvae.utils.devices import resolve_device
 from overlapvae.utils.files import atomic_write_bytes, atomic_write_json
@@ -87,7 +88,7 @@ def audited_data(cfg: DictConfig, run: TrainedRun | None) -> tuple[GroundTruthDa
     if run is None:
         return make(cfg.dataset), cfg.dataset
     trained = run.model.data
-    if not any(o.lstrip("+~").split("=")[0].split(".")[0] == "dataset" for o in task_overrides()):
+    if not any(key.split(".")[0] == "dataset" for key in override_columns(task_overrides())):
         return trained, run.config.dataset
     data = make(cfg.dataset)
     if type(data) is not type(trained) or data.image_shape != trained.image_shape:

@@ -199,12 +199,13 @@ def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             checkpoint=str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
             **_run_summary(run),
         )
+        record = summary.to_json()
         if run is None or run.trainer.is_global_zero:
-            atomic_write_json(output_dir / "metrics.json", summary.to_json())
+            atomic_write_json(output_dir / "metrics.json", record)
         finish_wandb(summary)
         handing_over = status == "interrupted" and stop_on_signal.received is not None
         if not handing_over:
             stop_on_signal.restore()
     if handing_over:
         stop_on_signal.hand_over()  # the scheduler's handler requeues the job and exits
-    return summary.to_json()
+    return record
