@@ -1,6 +1,7 @@
 """The import direction of the layers (README, "Layout"): the library imports no run-time, wiring or
 command code; ``runs`` only the library; ``results`` the library and ``runs``; ``training`` the
-library and ``results`` (its figures); ``experiment`` everything but ``cli``; nothing imports ``cli``."""
+library, ``runs`` (its records) and ``results`` (its figures); ``experiment`` everything but
+``cli``; nothing imports ``cli``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ ALLOWED = {
     **dict.fromkeys(LIBRARY, LIBRARY),
     "runs": LIBRARY | {"runs"},
     "results": LIBRARY | {"runs", "results"},
-    "training": LIBRARY | {"results", "training"},
+    "training": LIBRARY | {"runs", "results", "training"},
     "experiment": ROOMS - {"cli"},
     "cli": ROOMS,
 }

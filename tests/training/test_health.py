@@ -56,14 +56,14 @@ def train(model, loss, every_n_steps=2, steps=4, margin=0.1):
 def test_a_decoder_that_ignores_its_code_is_flagged_collapsed(loss, caplog):
     health = train(ConstantModel, loss)
     summary = health.summary()
-    assert summary["collapsed"] is True and [row["step"] for row in summary["history"]] == [2, 4]
-    assert summary["ratio"] >= 1.0 and summary["error"] >= summary["constant_error"] > 0
+    assert summary.collapsed is True and [row["step"] for row in summary.history] == [2, 4]
+    assert summary.ratio >= 1.0 and summary.error >= summary.constant_error > 0
     assert "the run collapsed" in caplog.text and "not yet better than the best constant image" in caplog.text
 
 
 def test_a_decoder_that_reconstructs_is_healthy(caplog):
     summary = train(CopyingModel, MSELoss()).summary()
-    assert summary["collapsed"] is False and summary["ratio"] == 0.0 and summary["error"] == 0.0
+    assert summary.collapsed is False and summary.ratio == 0.0 and summary.error == 0.0
     assert "collapsed" not in caplog.text
 
 
@@ -75,11 +75,11 @@ def test_the_margin_decides_how_much_better_than_the_constant_a_run_must_be():
         ReconstructionHealth(margin=1.0)
     with pytest.raises(ValueError, match=r"every_n_steps=0, num_images=64 is invalid"):
         ReconstructionHealth(every_n_steps=0, num_images=64)
-    assert ReconstructionHealth().summary()["collapsed"] is None  # no check yet
+    assert ReconstructionHealth().summary().collapsed is None  # no check yet
 
 
 def test_the_history_survives_a_checkpoint():
     health = train(ConstantModel, MSELoss())
     restored = ReconstructionHealth()
     restored.load_state_dict(health.state_dict())
-    assert restored.summary()["history"] == health.summary()["history"]
+    assert restored.summary().history == health.summary().history

@@ -20,34 +20,3 @@ from overlapvae.analysis.model_distances import (
 from overlapvae.analysis.overlap import IntervalOverlap, interval_overlap
 from overlapvae.analysis.traversals import TraversalDistances, traversal_distances, traversal_factors
 from overlapvae.analysis.verdict import CONSTANT, ORDERED, UNORDERED, VerdictThresholds
-
-__all__ = [
-    "COLUMNS",
-    "CONSTANT",
-    "ORDERED",
-    "RANDOM",
-    "UNORDERED",
-    "DataAudit",
-    "FactorReport",
-    "IntervalOverlap",
-    "TraversalDistances",
-    "VerdictThresholds",
-    "audit_data",
-    "ground_truth_distance",
-    "interval_overlap",
-    "linear_correlation",
-    "model_distance_matrices",
-    "pair_distances",
-    "pairs_to_matrix",
-    "perceived_distances",
-    "random_pairs",
-    "rank_correlation",
-    "symmetric_kl",
-    "traversal_distances",
-    "traversal_factors",
-    "traversal_model_matrices",
-    "traversal_pair_distances",
-    "traversal_triplet_agreement",
-    "upper_pairs",
-    "within_traversal_pairs",
-]

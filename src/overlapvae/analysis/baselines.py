@@ -67,17 +67,12 @@ def render_sample(
 
 
 def constant_baseline(
-    data: GroundTruthData,
-    loss: ReconstructionLoss,
-    standardise: bool,
-    num_images: int = BASELINE_IMAGES,
-    generator: torch.Generator | None = None,
+    data: GroundTruthData, loss: ReconstructionLoss, standardise: bool, num_images: int = BASELINE_IMAGES
 ) -> ConstantBaseline:
     """The loss's best constant image over ``num_images`` observations and its mean error there."""
     if num_images < 1:
         raise InvalidInputError(f"num_images={num_images} is invalid: choose an integer >= 1")
-    generator = generator or torch.Generator().manual_seed(MEASUREMENT_SEED)
-    images = render_sample(data, num_images, standardise, generator)
+    images = render_sample(data, num_images, standardise, torch.Generator().manual_seed(MEASUREMENT_SEED))
     image = loss.best_constant(images)
     error = float(constant_errors(loss, image, images).double().mean())
     value_range = float(images.max() - images.min())
@@ -85,19 +80,14 @@ def constant_baseline(
 
 
 def matched_scale(
-    data: GroundTruthData,
-    loss: ReconstructionLoss,
-    standardise: bool,
-    num_pairs: int = SCALE_PAIRS,
-    generator: torch.Generator | None = None,
-    reference: ReconstructionLoss | None = None,
+    data: GroundTruthData, loss: ReconstructionLoss, standardise: bool, num_pairs: int = SCALE_PAIRS
 ) -> float:
     """``mean d_reference / mean d_loss`` over ``num_pairs`` random pairs of observations (reference:
     MSE): the scale under which the loss perceives random pairs as far apart as MSE does."""
     if num_pairs < 1:
         raise InvalidInputError(f"num_pairs={num_pairs} is invalid: choose an integer >= 1")
-    generator = generator or torch.Generator().manual_seed(MEASUREMENT_SEED)
-    losses = {"reference": reference or MSELoss(), "loss": loss}
+    generator = torch.Generator().manual_seed(MEASUREMENT_SEED)
+    losses = {"reference": MSELoss(), "loss": loss}
     distances = pair_distances(data, losses, *random_pairs(data, num_pairs, generator), standardise)
     scale = distances.mean_ratio("reference", "loss")
     if scale is None:

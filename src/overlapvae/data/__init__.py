@@ -8,18 +8,3 @@ from overlapvae.data.standard import StandardData
 from overlapvae.data.standardise import destandardise, standardise
 from overlapvae.data.xyobject import XYObject, XYObjectShaded
 from overlapvae.data.xysquares import XYSquares, XYSquaresMinimal
-
-__all__ = [
-    "ArrayData",
-    "FolderData",
-    "GroundTruthData",
-    "GroundTruthDataModule",
-    "NpzData",
-    "StandardData",
-    "XYObject",
-    "XYObjectShaded",
-    "XYSquares",
-    "XYSquaresMinimal",
-    "destandardise",
-    "standardise",
-]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -19,6 +22,8 @@ from overlapvae.frameworks import AutoEncoder
 from overlapvae.losses import ReconstructionLoss
 from overlapvae.utils.validation import InvalidInputError
 
+T = TypeVar("T")
+
 
 def make(node: DictConfig, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` with plain Python values for every argument: lists, dicts, and a
@@ -31,6 +36,16 @@ def make(node: DictConfig, **kwargs: Any) -> Any:
 def make_injected(node: DictConfig, **available: Any) -> Any:
     """``make`` given the arguments from ``available`` that ``node``'s class declares ``injected``."""
     return make(node, **{name: available[name] for name in get_class(node._target_).injected})
+
+
+def call_with_config(function: Callable[..., T], cfg: DictConfig, *args: Any, **given: Any) -> T:
+    """``function(*args, **given)`` plus, as plain values, each of its other keyword arguments that
+    ``cfg`` sets (an app's config keys are the arguments of the library function it runs)."""
+    signature = inspect.signature(function)
+    bound = signature.bind_partial(*args, **given).arguments
+    settings = [name for name in signature.parameters if name in cfg and name not in bound]
+    plain = OmegaConf.to_container(OmegaConf.masked_copy(cfg, settings), resolve=True, enum_to_str=True)
+    return function(*args, **plain, **given)
 
 
 def resolve_standardise(requested: bool | None, recon_loss: ReconstructionLoss) -> bool:
@@ -95,7 +110,8 @@ def build_datamodule(cfg: DictConfig, model: Model) -> GroundTruthDataModule:
 def compose_option(group: str, name: str) -> DictConfig:
     """The composed node of option ``name`` of config group ``group`` (schema defaults included)."""
 
-    def load() -> DictConfig:
+    initialised = GlobalHydra.instance().is_initialized()
+    with nullcontext() if initialised else initialize_config_dir(config_dir(), version_base="1.3"):
         try:
             return compose(config_name=f"{group}/{name}")[group]
         except MissingConfigException as error:
@@ -103,11 +119,6 @@ def compose_option(group: str, name: str) -> DictConfig:
             raise InvalidInputError(
                 f"no {group} option {name!r}: choose from {', '.join(options)}"
             ) from error
-
-    if GlobalHydra.instance().is_initialized():
-        return load()
-    with initialize_config_dir(config_dir(), version_base="1.3"):
-        return load()
 
 
 def build_losses(

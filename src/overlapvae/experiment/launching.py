@@ -73,15 +73,10 @@ def check_sweep_values(arguments: Sequence[str]) -> None:
             )
 
 
-def chosen_launcher(arguments: Sequence[str]) -> str | None:
-    """The ``hydra/launcher=<name>`` option on a command line, if any."""
-    return given_value(arguments, "hydra/launcher")
-
-
 def check_launcher(arguments: Sequence[str]) -> None:
     """Fail before any job starts when the launcher's plugin is missing or, for SLURM, when
     ``sbatch`` is not on the PATH (so nothing is half-submitted)."""
-    launcher = chosen_launcher(arguments)
+    launcher = given_value(arguments, "hydra/launcher")
     if launcher not in LAUNCHER_PLUGINS:
         return
     module, extra = LAUNCHER_PLUGINS[launcher]
@@ -169,9 +164,7 @@ def claim_slot(lock_dir: Path, preferred: int, num_slots: int) -> tuple[int, IO[
     raise RuntimeError(f"all {num_slots} slots in {lock_dir} are held: more workers than n_jobs")
 
 
-def share_machine(
-    job_num: int, n_jobs: int, lock_dir: Path, gpus: Sequence[str] | None = None
-) -> JobResources:
+def share_machine(job_num: int, n_jobs: int, lock_dir: Path) -> JobResources:
     """Pin this worker to its slot's GPU (once, before CUDA starts) and split the cores.
 
     A worker that already holds a slot keeps it for every later job. ``n_jobs`` is the
@@ -181,7 +174,7 @@ def share_machine(
     cores = available_cores()
     n_jobs = cores if n_jobs < 1 else n_jobs
     if _claimed is None:
-        gpus = visible_gpus() if gpus is None else list(gpus)
+        gpus = visible_gpus()
         slot, handle = claim_slot(lock_dir, job_num % n_jobs, n_jobs)
         gpu = gpus[slot % len(gpus)] if gpus else None
         if gpu is not None:
@@ -240,7 +233,7 @@ def prepare_command_line(arguments: list[str]) -> list[str]:
     ``hydra.launcher.n_jobs`` is given."""
     check_launcher(arguments)
     check_sweep_values(arguments)
-    if chosen_launcher(arguments) == "joblib":
+    if given_value(arguments, "hydra/launcher") == "joblib":
         gpus = export_visible_gpus()
         if gpus and given_value(arguments, "hydra.launcher.n_jobs") is None:
             return [*arguments, f"hydra.launcher.n_jobs={len(gpus)}"]

@@ -22,7 +22,6 @@ class TrainedRun:
     model: Model
     config: DictConfig
     checkpoint: Path
-    run_dir: Path
     output_dir: Path
     step: int | None
 
@@ -43,4 +42,4 @@ def load_trained(checkpoint: str | Path, device: torch.device) -> TrainedRun:
             f"({run_dir / '.hydra' / 'config.yaml'}): {error}"
         ) from error
     model.framework.to(device).eval()
-    return TrainedRun(model, config, path, run_dir, output_dir, state.get("global_step"))
+    return TrainedRun(model, config, path, output_dir, state.get("global_step"))

@@ -20,11 +20,7 @@ MAXIMISED_METRICS = "periodic/*"
 
 
 def prepare_wandb(
-    loggers: Sequence[Logger],
-    cfg: DictConfig,
-    overrides: list[str],
-    choices: dict,
-    derived: dict[str, Any] | None = None,
+    loggers: Sequence[Logger], cfg: DictConfig, overrides: list[str], choices: dict, derived: dict[str, Any]
 ) -> None:
     """Record the composed config, the override list, the group choices and the values derived from
     them at build time (``derived``: the framework's hyperparameters, e.g. the reconstruction term's
@@ -34,7 +30,7 @@ def prepare_wandb(
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         "overrides": overrides,
         "choices": choices,
-        "derived": derived or {},
+        "derived": derived,
     }
     for logger in loggers:
         logger.log_hyperparams(hyperparameters)

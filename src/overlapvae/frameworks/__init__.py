@@ -4,5 +4,3 @@ from overlapvae.frameworks.adagvae import AdaGVAE
 from overlapvae.frameworks.autoencoder import AutoEncoder
 from overlapvae.frameworks.betatcvae import BetaTCVAE
 from overlapvae.frameworks.vae import VAE, BetaVAE
-
-__all__ = ["VAE", "AdaGVAE", "AutoEncoder", "BetaTCVAE", "BetaVAE"]

@@ -7,24 +7,3 @@ from overlapvae.losses.kernel import KernelLoss, box_kernel, convolve, gaussian_
 from overlapvae.losses.reconstruction import BCEWithLogitsLoss, L1Loss, MSELoss, ReconstructionLoss
 from overlapvae.losses.reduction import REDUCTIONS, reduce, reduce_sample_totals
 from overlapvae.losses.total_correlation import KLDecomposition, decompose_kl, log_importance_weights
-
-__all__ = [
-    "REDUCTIONS",
-    "BCEWithLogitsLoss",
-    "CalibratedLoss",
-    "KLDecomposition",
-    "KernelLoss",
-    "L1Loss",
-    "MSELoss",
-    "ReconstructionLoss",
-    "box_kernel",
-    "convolve",
-    "decompose_kl",
-    "gaussian_kernel",
-    "gaussian_log_density",
-    "kl_to_standard_normal",
-    "load_kernel",
-    "log_importance_weights",
-    "reduce",
-    "reduce_sample_totals",
-]

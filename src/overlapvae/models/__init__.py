@@ -3,5 +3,3 @@
 from overlapvae.models.autoencoder import AutoEncoderModel, init_xavier_normal
 from overlapvae.models.conv64 import Conv64
 from overlapvae.models.fc import FullyConnected
-
-__all__ = ["AutoEncoderModel", "Conv64", "FullyConnected", "init_xavier_normal"]

@@ -24,11 +24,6 @@ from overlapvae.utils.files import atomic_write_bytes
 from overlapvae.utils.validation import InvalidInputError
 
 
-def load_jobs(sweep_dir: Path) -> dict[str, AuditSummary]:
-    """Every job's ``audit.json`` under ``sweep_dir``, by job dir name, in name order."""
-    return {path.parent.name: AuditSummary.read(path) for path in sorted(sweep_dir.glob("*/audit.json"))}
-
-
 def mean_factor_correlation(job: AuditSummary, loss: str) -> float | None:
     values = [r.rank_correlation for r in job.reports if r.loss == loss and r.factor != RANDOM]
     return None if not values or any(v is None for v in values) else float(np.mean(values))
@@ -40,7 +35,8 @@ def random_correlation(job: AuditSummary, loss: str) -> float | None:
 
 def summarise_sweep(sweep_dir: Path, factor: str | None = None) -> list[Path]:
     """Write ``sweep_matrices``, ``correlation_vs_<key>`` (PNG and PDF) and ``sweep_summary.csv``."""
-    records = load_jobs(sweep_dir)
+    # every job's audit.json, by job dir name, in name order
+    records = {path.parent.name: AuditSummary.read(path) for path in sorted(sweep_dir.glob("*/audit.json"))}
     if len(records) < 2:
         return []
     values = {name: override_columns(record.overrides) for name, record in records.items()}

@@ -129,14 +129,12 @@ def paper_figures(frame: pd.DataFrame, metric: str, output_dir: Path) -> dict[st
     stem = metric.replace("/", "_")
     written = {}
     if "dataset.grid_spacing" in swept:
-        path = output_dir / f"trend_{stem}"
-        written[f"trend {metric}"] = save_figure(trend_figure(frame, metric), path, formats=("png",))[0]
+        figure = trend_figure(frame, metric)
+        written[f"trend {metric}"] = save_figure(figure, output_dir / f"trend_{stem}", formats=("png",))[0]
     for split in ("loss", "framework"):
         if split in swept:
-            path = output_dir / f"violin_{split}_{stem}"
-            written[f"violin {split} {metric}"] = save_figure(
-                violin_figure(frame, metric, split), path, formats=("png",)
-            )[0]
+            figure, path = violin_figure(frame, metric, split), output_dir / f"violin_{split}_{stem}"
+            written[f"violin {split} {metric}"] = save_figure(figure, path, formats=("png",))[0]
     return written
 
 

@@ -49,12 +49,8 @@ def _parse_value(text: str) -> Any:
 
 def override_columns(overrides: Iterable[str]) -> dict[str, Any]:
     """``["loss=l1", "dataset.grid_spacing=4"]`` → ``{"loss": "l1", "dataset.grid_spacing": 4}``."""
-    columns = {}
-    for override in overrides:
-        key, separator, value = override.partition("=")
-        if separator:
-            columns[key.lstrip("+~")] = _parse_value(value)
-    return columns
+    pairs = (override.partition("=") for override in overrides)
+    return {key.lstrip("+~"): _parse_value(value) for key, separator, value in pairs if separator}
 
 
 def score_columns(summary: RunSummary) -> dict[str, float]:
@@ -82,10 +78,8 @@ def _row(run: str, path: str, summary: RunSummary, settings: dict[str, Any]) -> 
         "collapsed": summary.health and summary.health.collapsed,
     }
     row.update(summary.choices)
-    scale = summary.hyperparameters.get("recon_scale")
-    if scale is not None:
-        row["recon_scale"] = scale
-    row.update({key: value for key, value in settings.items() if key != "seed" and value is not None})
+    extra = {"recon_scale": summary.hyperparameters.get("recon_scale"), **settings}
+    row.update({key: value for key, value in extra.items() if key != "seed" and value is not None})
     row.update(override_columns(summary.overrides))
     row.update(score_columns(summary))
     return row
@@ -106,13 +100,11 @@ def _saved_settings(config_path: Path) -> dict[str, Any]:
     if not config_path.exists():
         return {}
     config = OmegaConf.load(config_path)
-    settings = {}
-    for key in ("seed", "sweep_name", *SETTINGS):
-        try:
-            settings[key] = OmegaConf.select(config, key, default=None)
-        except Exception:  # an interpolation that only resolves inside a running job
-            settings[key] = None
-    return settings
+    # an interpolation that only resolves inside a running job reads as None
+    keys = ("seed", "sweep_name", *SETTINGS)
+    return {
+        key: OmegaConf.select(config, key, default=None, throw_on_resolution_failure=False) for key in keys
+    }
 
 
 def load_run(run_dir: Path, sweep_dir: Path) -> dict[str, Any]:
@@ -134,10 +126,7 @@ def load_run(run_dir: Path, sweep_dir: Path) -> dict[str, Any]:
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    for column in RUN_COLUMNS:
-        if column not in frame:
-            frame[column] = None
+    frame = pd.DataFrame(rows)  # every row has the RUN_COLUMNS (``_row``)
     scores = sorted(c for c in frame.columns if c.startswith(SCORE_PREFIXES))
     settings = [c for c in frame.columns if c not in RUN_COLUMNS and c not in scores]
     return frame[[*RUN_COLUMNS, *settings, *scores]]
@@ -152,9 +141,7 @@ def load_sweep(sweep_dir: str | Path) -> pd.DataFrame:
     return _frame([load_run(directory, sweep_dir) for directory in directories])
 
 
-def load_wandb(
-    project: str, filters: dict[str, Any] | None = None, group: str | None = None, api: Any = None
-) -> pd.DataFrame:
+def load_wandb(project: str, group: str | None = None, api: Any = None) -> pd.DataFrame:
     """The same table from a wandb project (``entity/project``), optionally one sweep (``group``).
 
     Needs network and a login (``wandb login``); ``api`` replaces ``wandb.Api()``.
@@ -163,9 +150,7 @@ def load_wandb(
         import wandb
 
         api = wandb.Api()
-    filters = dict(filters or {})
-    if group is not None:
-        filters["group"] = group
+    filters = {} if group is None else {"group": group}
     rows = []
     for run in api.runs(project, filters=filters):
         config = run.config
@@ -193,15 +178,11 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 DERIVED_COLUMNS = ("recon_scale",)
 
 
-def swept_columns(frame: pd.DataFrame, exclude: Sequence[str] = ("seed",)) -> list[str]:
+def swept_columns(frame: pd.DataFrame) -> list[str]:
     """Settings that take more than one value across the runs (the sweep's axes), seed and the
     derived columns excluded."""
-    candidates = [
-        c
-        for c in frame.columns
-        if c not in RUN_COLUMNS and c not in DERIVED_COLUMNS and c not in metric_columns(frame)
-    ]
-    return [c for c in candidates if c not in exclude and frame[c].astype(str).nunique() > 1]
+    fixed = {*RUN_COLUMNS, "seed", *DERIVED_COLUMNS, *metric_columns(frame)}
+    return [c for c in frame.columns if c not in fixed and frame[c].astype(str).nunique() > 1]
 
 
 def collapsed_runs(frame: pd.DataFrame) -> pd.Series:

@@ -33,7 +33,6 @@ from overlapvae.utils.validation import InvalidInputError
 log = logging.getLogger(__name__)
 
 RUN_KEY_LENGTH = 12
-RUN_AGAIN = "the run starts again"
 
 
 def run_key(override_dirname: str, seed: int | str) -> str:
@@ -78,12 +77,9 @@ def is_complete(summary: RunSummary, max_steps: int) -> bool:
 def holds_complete_run(run_dir: Path, max_steps: int) -> bool:
     """Whether ``run_dir``'s ``metrics.json`` is a complete run of ``max_steps``, read only: an
     unreadable summary counts as not complete and is left for the job to move aside."""
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return False
     try:
-        return is_complete(RunSummary.read(path), max_steps)
-    except ValueError:
+        return is_complete(RunSummary.read(run_dir / "metrics.json"), max_steps)
+    except ValueError:  # no metrics.json (RunSummary.read raises InvalidInputError), or unreadable
         return False
 
 
@@ -111,7 +107,7 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
     try:
         step = int(read_checkpoint(checkpoint)["global_step"])
     except (InvalidInputError, KeyError) as error:
-        move_aside(checkpoint, str(error), RUN_AGAIN)
+        move_aside(checkpoint, str(error), "the run starts again")
         return RunStart(unfinished=unfinished)
     log.info("resuming %s from step %d", output_dir, step)
     return RunStart(checkpoint=checkpoint, step=step, unfinished=unfinished)
@@ -119,13 +115,6 @@ def inspect_run_dir(output_dir: Path, max_steps: int) -> RunStart:
 
 #: Environment variables through which launchers tell a process its rank in a multi-process run.
 RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID")
-
-
-def _process_rank() -> int:
-    for name in RANK_VARIABLES:
-        if name in os.environ:
-            return int(os.environ[name])
-    return 0
 
 
 @contextlib.contextmanager
@@ -137,7 +126,7 @@ def exclusive_run_dir(output_dir: Path) -> Iterator[None]:
     instead of training beside it into the same files. The ranks of one multi-process run share
     their dir: only rank 0 takes the lock.
     """
-    if _process_rank() != 0:
+    if next((int(os.environ[name]) for name in RANK_VARIABLES if name in os.environ), 0) != 0:
         yield
         return
     output_dir.mkdir(parents=True, exist_ok=True)

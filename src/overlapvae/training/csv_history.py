@@ -29,36 +29,33 @@ class AppendingWriter(ExperimentWriter):
     def _path(self) -> Path:
         return Path(self.metrics_file_path)
 
+    def _read(self) -> tuple[list[dict[str, str]], list[str]]:
+        """The file's data rows and columns (none without a file)."""
+        if not self._path.is_file():
+            return [], []
+        with self._path.open(newline="") as file:
+            reader = csv.DictReader(file)
+            return list(reader), list(reader.fieldnames or [])
+
     def _check_log_dir_exists(self) -> None:
         """Keep what is there (Lightning's writer deletes it)."""
-        if self._path.is_file():
-            with self._path.open(newline="") as file:
-                self.metrics_keys = list(csv.DictReader(file).fieldnames or [])
+        self.metrics_keys = self._read()[1]
 
     def rows(self) -> int:
         """Data rows in the file, after writing everything logged so far."""
         self.save()
-        if not self._path.is_file():
-            return 0
-        with self._path.open(newline="") as file:
-            return sum(1 for _ in csv.DictReader(file))
+        return len(self._read()[0])
 
-    def keep_rows(self, count: int) -> int:
-        """Cut the file back to its first ``count`` data rows (atomically); returns the rows dropped."""
+    def keep_rows(self, count: int) -> None:
+        """Cut the file back to its first ``count`` data rows (atomically)."""
         self.metrics = []
-        if not self._path.is_file():
-            return 0
-        with self._path.open(newline="") as file:
-            reader = csv.DictReader(file)
-            rows, fieldnames = list(reader), list(reader.fieldnames or [])
-        if len(rows) <= count:
-            return 0
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows(rows[:count])
-        atomic_write_bytes(self._path, text.getvalue().encode())
-        return len(rows) - count
+        rows, fieldnames = self._read()
+        if len(rows) > count:
+            text = io.StringIO(newline="")
+            writer = csv.DictWriter(text, fieldnames=fieldnames)
+            writer.writeheader()
+            writer.writerows(rows[:count])
+            atomic_write_bytes(self._path, text.getvalue().encode())
 
 
 class AppendingCSVLogger(CSVLogger):

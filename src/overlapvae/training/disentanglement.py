@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 
 from overlapvae.metrics.suite import Evaluation, MetricSuite
+from overlapvae.runs.record import Disentanglement
 from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class DisentanglementMetrics(L.Callback):
         names = list(self.final.metrics)
         self.final_values = self._evaluate(self.final, names, trainer, pl_module, "final").values
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Disentanglement:
         """The record for ``metrics.json``: ``final`` (reference convention), ``periodic_max``
         (maximum over training of each periodic score, the paper's convention), ``periodic_last``,
         the full ``periodic`` history and ``failures``."""
@@ -123,13 +124,13 @@ class DisentanglementMetrics(L.Callback):
             for key, value in row.items():
                 if key != "step":
                     maxima[key] = max(maxima.get(key, value), value)
-        return {
-            "final": self.final_values,
-            "periodic_max": maxima,
-            "periodic_last": self.history[-1] if self.history else None,
-            "periodic": self.history,
-            "failures": self.failures,
-        }
+        return Disentanglement(
+            final=self.final_values,
+            periodic_max=maxima,
+            periodic_last=self.history[-1] if self.history else None,
+            periodic=self.history,
+            failures=self.failures,
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history, "failures": self.failures}

@@ -31,9 +31,7 @@ class ModelDistanceFigures(Callback):
         self.seed = seed
         self._written_step = -1
 
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         if trainer.global_step > 0 and trainer.global_step % self.every_n_steps == 0:
             self.write(trainer, pl_module)
 

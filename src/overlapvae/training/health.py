@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
 from overlapvae.analysis.baselines import cached_constant_baseline, constant_errors, render_sample
+from overlapvae.runs.record import Health
 from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,9 @@ class ReconstructionHealth(Callback):
         data, standardise, loss = datamodule.data, datamodule.standardise, module.recon_loss
         baseline = cached_constant_baseline(data, loss, standardise, self.cache_dir)
         generator = torch.Generator().manual_seed(self.seed)
-        images = render_sample(data, self.num_images, standardise, generator).to(module.device)
+        self._images = render_sample(data, self.num_images, standardise, generator).to(module.device)
         constant = baseline.image.to(module.device)
-        self._images = images
-        self._constant_error = float(constant_errors(loss, constant, images).double().mean())
+        self._constant_error = float(constant_errors(loss, constant, self._images).double().mean())
 
     @torch.no_grad()
     def check(self, trainer: L.Trainer, module: L.LightningModule) -> dict[str, float]:
@@ -126,19 +126,17 @@ class ReconstructionHealth(Callback):
                 final["ratio"],
             )
 
-    def summary(self) -> dict[str, Any]:
-        """``collapsed`` (``None`` before any check), the last check's ``error``, ``constant_error``
-        and ``ratio``, the ``margin`` and the ``history`` of every check."""
-        last = self.history[-1] if self.history else None
-        return {
-            "collapsed": None if last is None else self.is_collapsed(last["ratio"]),
-            "margin": self.margin,
-            "step": None if last is None else last["step"],
-            "error": None if last is None else last["error"],
-            "constant_error": None if last is None else last["constant_error"],
-            "ratio": None if last is None else last["ratio"],
-            "history": self.history,
-        }
+    def summary(self) -> Health:
+        """The record for ``metrics.json``: ``collapsed`` (``None`` before any check), the last
+        check's ``step``, ``error``, ``constant_error`` and ``ratio``, the ``margin`` and the history."""
+        last = self.history[-1] if self.history else {}
+        collapsed = self.is_collapsed(last["ratio"]) if last else None
+        return Health(
+            collapsed=collapsed,
+            margin=self.margin,
+            history=self.history,
+            **{key: last.get(key) for key in ("step", "error", "constant_error", "ratio")},
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}

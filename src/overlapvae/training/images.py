@@ -57,12 +57,6 @@ class ReconstructionImages(Callback):
         if self._latest_images is not None and self._written_step != trainer.global_step:
             self.write(trainer, pl_module, self._latest_images)
 
-    def _to_unit_interval(self, trainer: L.Trainer, images: Tensor) -> Tensor:
-        datamodule = trainer.datamodule
-        if datamodule.standardise:
-            images = destandardise(images, datamodule.data.mean, datamodule.data.std)
-        return images.clamp(0.0, 1.0)
-
     @torch.no_grad()
     def figure(self, trainer: L.Trainer, pl_module: L.LightningModule, images: Tensor) -> np.ndarray:
         was_training = pl_module.training
@@ -74,16 +68,15 @@ class ReconstructionImages(Callback):
             traversals = pl_module.decode(traversal_codes(codes, self.traversal_steps))
         finally:
             pl_module.train(was_training)
-        columns = max(len(inputs), self.traversal_steps)
-        pad = columns - len(inputs)
-        blank = inputs.new_zeros((pad, *inputs.shape[1:]))
-        top = torch.cat([inputs, blank, reconstructions, blank])
-        rows = traversals.view(-1, self.traversal_steps, *traversals.shape[1:])
-        rows = torch.cat(
-            [rows, rows.new_zeros((rows.shape[0], columns - self.traversal_steps, *rows.shape[2:]))], 1
-        )
-        tiles = self._to_unit_interval(trainer, torch.cat([top, rows.flatten(0, 1)]).float())
-        return image_grid(tiles.cpu(), columns).numpy()
+        rows = [inputs, reconstructions, *traversals.split(self.traversal_steps)]
+        columns = max(len(row) for row in rows)  # each row padded with zeros to the longest
+        tiles = torch.cat(
+            [torch.cat([row, row.new_zeros((columns - len(row), *row.shape[1:]))]) for row in rows]
+        ).float()
+        datamodule = trainer.datamodule
+        if datamodule.standardise:
+            tiles = destandardise(tiles, datamodule.data.mean, datamodule.data.std)
+        return image_grid(tiles.clamp(0.0, 1.0).cpu(), columns).numpy()
 
     def write(self, trainer: L.Trainer, pl_module: L.LightningModule, images: Tensor) -> Path:
         grid = self.figure(trainer, pl_module, images)

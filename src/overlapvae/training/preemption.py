@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Sequence
 from types import FrameType
 
 import lightning as L
@@ -34,8 +33,7 @@ class StopOnSignal(Callback):
     """Records scheduler signals from ``install()`` on; raises ``StoppedBySignalError`` at the next
     batch boundary; ``hand_over()`` passes the signal to the handler installed before."""
 
-    def __init__(self, signals: Sequence[int] = SCHEDULER_SIGNALS) -> None:
-        self.signals = tuple(signals)
+    def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, object] = {}
 
@@ -43,7 +41,7 @@ class StopOnSignal(Callback):
         """Catch the signals in this (main) thread; other threads cannot set handlers."""
         if threading.current_thread() is not threading.main_thread():
             return
-        for signum in self.signals:
+        for signum in SCHEDULER_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._record)
 
     def _record(self, signum: int, frame: FrameType | None) -> None:

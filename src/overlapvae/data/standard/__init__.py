@@ -3,5 +3,3 @@
 from overlapvae.data.standard.data import StandardData, prepare_standard, standard_spec
 from overlapvae.data.standard.registry import STANDARD_DATASETS
 from overlapvae.data.standard.spec import StandardSpec
-
-__all__ = ["STANDARD_DATASETS", "StandardData", "StandardSpec", "prepare_standard", "standard_spec"]

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.analysis import RANDOM, DataAudit, VerdictThresholds, audit_data, model_distance_matrices
 from overlapvae.data import GroundTruthData
-from overlapvae.experiment.build import build_losses, fit_loss_to_data, make
+from overlapvae.experiment.build import build_losses, call_with_config, fit_loss_to_data, make
 from overlapvae.experiment.hydra_state import task_overrides
 from overlapvae.experiment.trained import TrainedRun, load_trained
 from overlapvae.results.figures import model_distance_figure, save_figure, traversal_matrix_figure
@@ -63,9 +63,7 @@ def audit_csv(audit: DataAudit) -> bytes:
         row = {column: getattr(report, column) for column in CSV_COLUMNS if hasattr(report, column)}
         for column in ("rank_correlation", "linear_correlation", "triplet_agreement"):
             row[column] = _cell(row[column])
-        row["size"] = "" if row["size"] is None else row["size"]
-        row["verdict"] = row["verdict"] or ""
-        writer.writerow(row)
+        writer.writerow(row)  # csv writes None (a random row's size and verdict) as an empty cell
     for comparison in audit.comparisons:
         verdict = "same order" if comparison.same_order else "different order"
         common = {"loss": comparison.loss, "compared_with": comparison.other, "verdict": verdict}
@@ -126,24 +124,13 @@ def audit(cfg: DictConfig) -> DataAudit:
     data, dataset_config = audited_data(cfg, run)
     for loss in losses.values():
         fit_loss_to_data(loss, data, cfg.standardise, cfg.paths.get("cache_dir"))
-    result = audit_data(
-        data,
-        losses,
-        factors=None if cfg.factors is None else list(cfg.factors),
-        num_traversals=cfg.num_traversals,
-        num_pairs=cfg.num_pairs,
-        triplets_per_traversal=cfg.triplets_per_traversal,
-        standardise=cfg.standardise,
-        seed=cfg.seed,
-        device=device,
-        thresholds=VerdictThresholds(**cfg.thresholds),
-    )
+    thresholds = VerdictThresholds(**cfg.thresholds)
+    result = call_with_config(audit_data, cfg, data, losses, device=device, thresholds=thresholds)
     overrides = task_overrides()
     settings = [o.split(".", 1)[-1] for o in overrides if o.startswith("dataset.")]
     title = type(data).__name__ + (f" ({', '.join(settings)})" if settings else "")
-    save_figure(
-        traversal_matrix_figure(result.matrices, result.losses, title), output_dir / "traversal_matrices"
-    )
+    figure = traversal_matrix_figure(result.matrices, result.losses, title)
+    save_figure(figure, output_dir / "traversal_matrices")
     record = AuditSummary(
         **{
             **result.to_json(),

@@ -24,10 +24,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate ``cfg.evaluation`` on ``cfg.checkpoint`` and write the result; return it."""
     device = resolve_device(cfg.device)
     run = load_trained(cfg.checkpoint, device)
-    model = run.model
     suite: MetricSuite = make(cfg.evaluation)
     started = time.perf_counter()
-    evaluation = suite.evaluate(model.framework.posterior, model.data, device, model.standardise)
+    evaluation = suite.evaluate(run.model.framework.posterior, run.model.data, device, run.model.standardise)
     result = {
         "status": "failed" if evaluation.errors else "completed",
         "checkpoint": str(run.checkpoint),

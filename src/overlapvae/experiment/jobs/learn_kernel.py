@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.analysis.learnt_kernel import KernelTraining, learn_kernel
-from overlapvae.experiment.build import make
+from overlapvae.experiment.build import call_with_config, make
 from overlapvae.results.figures import kernel_figure, save_figure
 from overlapvae.utils.devices import resolve_device
 from overlapvae.utils.files import atomic_write_bytes, atomic_write_json
@@ -25,19 +25,7 @@ def learn_and_save_kernel(cfg: DictConfig) -> tuple[KernelTraining, Path]:
     """Learn the kernel of ``cfg`` and write its files; return the result and ``kernel.pt``'s path."""
     output_dir = Path(cfg.paths.output_dir)
     data = make(cfg.dataset)
-    result = learn_kernel(
-        data,
-        radius=cfg.radius,
-        steps=cfg.steps,
-        pairs_per_step=cfg.pairs_per_step,
-        lr=cfg.lr,
-        rank_strength=cfg.rank_strength,
-        symmetry_weight=cfg.symmetry_weight,
-        l2_weight=cfg.l2_weight,
-        evaluation_pairs=cfg.evaluation_pairs,
-        seed=cfg.seed,
-        device=resolve_device(cfg.device),
-    )
+    result = call_with_config(learn_kernel, cfg, data, device=resolve_device(cfg.device))
     summary = {
         "radius": cfg.radius,
         "steps": cfg.steps,

@@ -93,22 +93,13 @@ def build(cfg: DictConfig) -> TrainingRun:
     return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer, finish=finish)
 
 
-#: The callbacks whose records go into ``metrics.json``, under these keys, as these records.
-RECORDED_CALLBACKS = {
-    "disentanglement": (DisentanglementMetrics, Disentanglement),
-    "health": (ReconstructionHealth, Health),
-}
-
-
 def _callback_records(run: TrainingRun) -> dict[str, Disentanglement | Health]:
     """The records of the metrics callback (final and max-over-training scores) and of the health
-    check (collapsed or not), where they ran."""
-    records = {}
-    for key, (kind, record) in RECORDED_CALLBACKS.items():
-        for callback in run.trainer.callbacks:
-            if isinstance(callback, kind):
-                records[key] = record(**callback.summary())
-    return records
+    check (collapsed or not), where they ran, under their ``RunSummary`` keys."""
+    kinds = {"disentanglement": DisentanglementMetrics, "health": ReconstructionHealth}
+    return {
+        key: c.summary() for key, kind in kinds.items() for c in run.trainer.callbacks if isinstance(c, kind)
+    }
 
 
 def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
