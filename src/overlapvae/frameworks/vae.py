@@ -52,7 +52,13 @@ class VAE(AutoEncoder):
         return mean, log_variance
 
     def sample(self, mean: Tensor, log_variance: Tensor) -> Tensor:
-        return mean + (0.5 * log_variance).exp() * mean.new_empty(mean.shape).normal_()
+        """One reparameterised sample ``mean + σ · ε`` (Kingma & Welling 2014, Eq. 10)."""
+        return mean + (0.5 * log_variance).exp() * self.standard_normal(mean)
+
+    def standard_normal(self, like: Tensor) -> Tensor:
+        """The step's ``ε ~ N(0, I)`` in the shape of ``like``, from torch's global generator (a pack
+        of runs hands each member the draws of its own generator instead)."""
+        return like.new_empty(like.shape).normal_()
 
     def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
         mean, log_variance = self.posterior(x)
