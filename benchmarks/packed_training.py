@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from common import matmul_gflops, median_seconds, print_table
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import AdaGVAE, BetaVAE
-from overlapvae.frameworks.packed import FrameworkPack, MemberNoise
+from overlapvae.frameworks.packed import FrameworkPack, MemberNoise, global_generator_state
 from overlapvae.losses import MSELoss
 from overlapvae.models import Conv64
 
@@ -42,7 +42,7 @@ def members(kind: type, count: int, device: torch.device) -> tuple[list, list[to
             beta=BETAS[index % len(BETAS)],
         )
         built.append(framework.to(device))
-        states.append(torch.get_rng_state())
+        states.append(global_generator_state(device))
     return built, states
 
 
@@ -64,13 +64,13 @@ class Renderer:
 def packed_step(kind: type, count: int, batch_size: int, device: torch.device):
     built, states = members(kind, count, device)
     pack = FrameworkPack(built).to(device)
-    noise = MemberNoise(states)
+    noise = MemberNoise(states, device)
     optimizer = torch.optim.Adam(pack.parameters(), lr=1e-3, fused=device.type == "cuda")
     renderer = Renderer(count, batch_size, kind is AdaGVAE, device)
 
     def step() -> None:
         images = torch.stack([renderer.batch(member) for member in range(count)])
-        terms = pack.loss_terms(images, noise.draw(pack.noise_shape(images), device))
+        terms = pack.loss_terms(images, noise.draw(pack.noise_shape(images)))
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].sum().backward()
         optimizer.step()

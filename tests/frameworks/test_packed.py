@@ -9,8 +9,13 @@ import torch
 
 from overlapvae.data import XYSquares
 from overlapvae.frameworks import VAE, AdaGVAE, AutoEncoder, BetaTCVAE, BetaVAE
-from overlapvae.frameworks.packed import FrameworkPack, MemberNoise, pack_incompatibility
-from overlapvae.losses import L1Loss, MSELoss
+from overlapvae.frameworks.packed import (
+    FrameworkPack,
+    MemberNoise,
+    global_generator_state,
+    pack_incompatibility,
+)
+from overlapvae.losses import KernelLoss, L1Loss, MSELoss
 from overlapvae.models import Conv64, FullyConnected
 
 STEPS, BATCH = 4, 6
@@ -34,7 +39,7 @@ def build(kind, seed, model=Conv64, loss=MSELoss, latent_size=4, **settings):
         **extra,
         **settings,
     )
-    return framework, torch.get_rng_state()
+    return framework, global_generator_state()
 
 
 def batches(spacing, seed, pairs):
@@ -121,10 +126,11 @@ def test_a_deterministic_autoencoder_packs_without_noise_and_unpacks_into_its_me
         (lambda: build(VAE, 1)[0], "is VAE/Conv64, member 0 is BetaVAE/Conv64"),
         (lambda: build(BetaVAE, 1, latent_size=9)[0], "weights differ in shape"),
         (lambda: build(BetaVAE, 1, loss=L1Loss)[0], "L1Loss"),
+        (lambda: build(BetaVAE, 1, loss=partial(KernelLoss, radius=2))[0], "holds other tensors"),
     ],
 )
 def test_runs_that_differ_in_more_than_numbers_do_not_pack(other, message):
-    members = [build(BetaVAE, 0)[0], other()]
+    members = [build(BetaVAE, 0, loss=partial(KernelLoss, radius=1))[0], other()]
     assert message in pack_incompatibility(members)
     with pytest.raises(ValueError, match="cannot train as one pack"):
         FrameworkPack(members)

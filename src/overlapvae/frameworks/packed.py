@@ -27,14 +27,15 @@ from torch.func import functional_call, stack_module_state, vmap
 from overlapvae.frameworks.autoencoder import AutoEncoder
 from overlapvae.utils.validation import InvalidInputError
 
-#: Hyperparameters that are not numbers a member's loss reads (they describe, not weigh).
+#: Saved hyperparameters that may differ with no effect of their own: shapes (checked on the
+#: weights) and values derived from a float argument (``beta_sum_equivalent`` from ``beta``).
 DESCRIPTIVE = ("image_shape", "latent_size", "recon_scale_matched", "beta_sum_equivalent")
 
 
 def pack_incompatibility(members: Sequence[AutoEncoder]) -> str | None:
     """Why ``members`` cannot train as one pack (``None`` when they can): they must share the
     framework class, the model's class and weight shapes, the image shape, the reconstruction
-    loss and every non-numeric setting; numeric settings may differ."""
+    loss (class and tensors) and every setting but the framework's float arguments."""
     first = members[0]
     shapes = {name: value.shape for name, value in first.model.state_dict().items()}
     for index, member in enumerate(members[1:], start=1):
@@ -52,6 +53,9 @@ def pack_incompatibility(members: Sequence[AutoEncoder]) -> str | None:
                 f"member {index} trains with {type(member.recon_loss).__name__}, member 0 with "
                 f"{type(first.recon_loss).__name__}: a pack shares its reconstruction loss"
             )
+        if not _same_state(member.recon_loss, first.recon_loss):
+            loss = type(member.recon_loss).__name__
+            return f"member {index}'s {loss} holds other tensors (e.g. its kernel) than member 0's"
         weights = float_arguments(type(first))
         for name, value in member.hparams.items():
             other = first.hparams.get(name)
@@ -61,6 +65,11 @@ def pack_incompatibility(members: Sequence[AutoEncoder]) -> str | None:
                     f"differ only in the framework's float arguments ({', '.join(sorted(weights))})"
                 )
     return None
+
+
+def _same_state(module: nn.Module, other: nn.Module) -> bool:
+    state, other_state = module.state_dict(), other.state_dict()
+    return state.keys() == other_state.keys() and all(torch.equal(state[k], other_state[k]) for k in state)
 
 
 def float_arguments(kind: type[AutoEncoder]) -> set[str]:
@@ -76,18 +85,27 @@ def varying_hyperparameters(members: Sequence[AutoEncoder]) -> list[str]:
     return sorted(name for name in names if len({member.hparams[name] for member in members}) > 1)
 
 
+def global_generator_state(device: torch.device | str = "cpu") -> Tensor:
+    """The state of torch's global generator on ``device`` (CPU or the current CUDA device): what a
+    run draws its ``ε`` from after it was built."""
+    device = torch.device(device)
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.get_rng_state()
+
+
 class MemberNoise:
-    """Each member's own generator of ``ε``, started from the state torch's global generator had
-    when the member was built: the draws a member would make trained alone after that build."""
+    """Each member's own generator of ``ε`` on ``device``, started from the state torch's global
+    generator there had when the member was built (``global_generator_state``): the draws the member
+    would make trained alone after that build."""
 
-    def __init__(self, states: Sequence[Tensor]) -> None:
-        self.generators = [torch.Generator().set_state(state) for state in states]
+    def __init__(self, states: Sequence[Tensor], device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.generators = [torch.Generator(self.device).set_state(state) for state in states]
 
-    def draw(self, shape: Sequence[int], device: torch.device | str = "cpu") -> Tensor:
-        """``[K, *shape]`` standard normal draws, member ``k``'s from generator ``k`` (CPU draws,
-        moved to ``device``: the same numbers on every device)."""
-        draws = [torch.empty(tuple(shape)).normal_(generator=generator) for generator in self.generators]
-        return torch.stack(draws).to(device)
+    def draw(self, shape: Sequence[int]) -> Tensor:
+        """``[K, *shape]`` standard normal draws, member ``k``'s from generator ``k``."""
+        return torch.stack(
+            [torch.empty(tuple(shape), device=self.device).normal_(generator=g) for g in self.generators]
+        )
 
 
 class _MemberStep(nn.Module):
