@@ -109,6 +109,7 @@ def test_a_pack_trains_each_member_as_its_run_alone(kind):
 def test_a_deterministic_autoencoder_packs_without_noise_and_unpacks_into_its_members():
     members = [build(AutoEncoder, seed, model=FullyConnected)[0] for seed in (0, 1)]
     pack, images = FrameworkPack(members), torch.rand(2, BATCH, 3, 64, 64)
+    assert {id(p) for p in pack.parameters()} == {id(w) for w in pack.weights}  # nothing else trains
     expected = torch.stack([member.loss_terms(x)["loss"] for member, x in zip(members, images, strict=True)])
     torch.testing.assert_close(pack.loss_terms(images)["loss"], expected, rtol=1e-5, atol=1e-6)
     with torch.no_grad():

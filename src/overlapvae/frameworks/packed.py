@@ -14,7 +14,6 @@ see trained alone from the same generator state.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import typing
 from collections.abc import Sequence
@@ -136,7 +135,8 @@ class FrameworkPack(nn.Module):
 
     ``loss_terms(images)`` takes ``[K, *batch]`` (member ``k``'s batch at index ``k``) and returns
     each term as ``[K]``; ``unpack()`` writes the stacked weights back into the members' models
-    (for their checkpoints, images and metrics).
+    (for their checkpoints, images and metrics). Move the members to their device before packing:
+    the pack's parameters are the stacked weights alone.
     """
 
     def __init__(self, members: Sequence[AutoEncoder]) -> None:
@@ -155,7 +155,9 @@ class FrameworkPack(nn.Module):
             name: torch.tensor([float(member.hparams[name]) for member in members])
             for name in varying_hyperparameters(members)
         }
-        self.step_module = _MemberStep(copy.deepcopy(members[0]))
+        # member 0 runs every member's step with their weights swapped in; held in a list, so that
+        # neither it nor its own weights become part of the pack
+        self.step = [_MemberStep(members[0])]
         self.samples = hasattr(members[0], "standard_normal")
 
     @property
@@ -177,13 +179,13 @@ class FrameworkPack(nn.Module):
         weights = {
             f"framework.model.{name}": value for name, value in zip(self.names, self.weights, strict=True)
         }
-        buffers = {f"framework.model.{name}": value for name, value in self.buffer_values.items()}
+        buffers = {
+            f"framework.model.{name}": value.to(images.device) for name, value in self.buffer_values.items()
+        }
         settings = {name: value.to(images.device) for name, value in self.settings.items()}
 
         def member(weights: dict, buffers: dict, images: Tensor, noise: Tensor | None, settings: dict) -> Any:
-            return functional_call(
-                self.step_module, (weights, buffers), (images, noise, settings), strict=False
-            )
+            return functional_call(self.step[0], (weights, buffers), (images, noise, settings), strict=False)
 
         return vmap(member, in_dims=(0, 0, 0, 0 if self.samples else None, 0))(
             weights, buffers, images, noise if self.samples else None, settings
