@@ -37,6 +37,7 @@ def pack_incompatibility(members: Sequence[AutoEncoder]) -> str | None:
     loss (class and tensors) and every setting but the framework's float arguments."""
     first = members[0]
     shapes = {name: value.shape for name, value in first.model.state_dict().items()}
+    weights = float_arguments(type(first))
     for index, member in enumerate(members[1:], start=1):
         if type(member) is not type(first) or type(member.model) is not type(first.model):
             return (
@@ -55,7 +56,6 @@ def pack_incompatibility(members: Sequence[AutoEncoder]) -> str | None:
         if not _same_state(member.recon_loss, first.recon_loss):
             loss = type(member.recon_loss).__name__
             return f"member {index}'s {loss} holds other tensors (e.g. its kernel) than member 0's"
-        weights = float_arguments(type(first))
         for name, value in member.hparams.items():
             other = first.hparams.get(name)
             if name not in DESCRIPTIVE and value != other and name not in weights:
