@@ -221,8 +221,8 @@ def test_metric_settings_are_typed_at_compose_time(train_config):
 
 
 def test_every_launcher_composes_and_its_plugin_is_installed():
-    assert options("hydra/launcher") == ["slurm"]  # basic, joblib, submitit_local: the plugins' own
-    for launcher in ["basic", "joblib", "slurm", "submitit_local"]:
+    assert options("hydra/launcher") == ["packed", "slurm"]  # basic, joblib, submitit_local: the plugins' own
+    for launcher in ["basic", "joblib", "packed", "slurm", "submitit_local"]:
         with initialize_config_dir(config_dir(), version_base="1.3"):
             cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
         module, _, name = cfg.hydra.launcher._target_.rpartition(".")

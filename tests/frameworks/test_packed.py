@@ -106,7 +106,7 @@ def test_a_pack_trains_each_member_as_its_run_alone(kind):
     torch.testing.assert_close(torch.stack(losses, dim=1), alone_losses, rtol=RTOL, atol=ATOL)
 
 
-def test_a_deterministic_autoencoder_packs_without_noise_and_unpacks_into_its_members():
+def test_a_deterministic_autoencoder_packs_without_noise_and_its_members_see_the_packs_weights():
     members = [build(AutoEncoder, seed, model=FullyConnected)[0] for seed in (0, 1)]
     pack, images = FrameworkPack(members), torch.rand(2, BATCH, 3, 64, 64)
     assert {id(p) for p in pack.parameters()} == {id(w) for w in pack.weights}  # nothing else trains
@@ -115,7 +115,6 @@ def test_a_deterministic_autoencoder_packs_without_noise_and_unpacks_into_its_me
     with torch.no_grad():
         for weight in pack.weights:
             weight.add_(torch.arange(2.0).view(-1, *[1] * (weight.ndim - 1)))  # member k's weights + k
-    pack.unpack()
     for index, member in enumerate(members):
         for name, weight in zip(pack.names, pack.weights, strict=True):
             assert torch.equal(member.model.get_parameter(name), weight[index])

@@ -3,6 +3,8 @@ config group (empty outside a Hydra job, e.g. when a test calls the library with
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from hydra.core.hydra_config import HydraConfig
 
 
@@ -18,3 +20,16 @@ def group_choices() -> dict[str, str]:
         return {}
     choices = HydraConfig.get().runtime.choices
     return {group: str(option) for group, option in choices.items() if not group.startswith("hydra")}
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """A job's overrides and group choices, read while Hydra runs it (a pack of jobs reads each
+    job's when it sets the job up, and trains them later)."""
+
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def current(cls) -> JobContext:
+        return cls(task_overrides(), group_choices())

@@ -38,20 +38,26 @@ def prepare_wandb(
             logger.experiment.define_metric(MAXIMISED_METRICS, summary="max")
 
 
-def resume_arguments(logger_node: DictConfig, output_dir: str | Path) -> dict[str, Any]:
+def resume_arguments(
+    logger_node: DictConfig, output_dir: str | Path, concurrent: bool = False
+) -> dict[str, Any]:
     """For a wandb logger that names no run ``id``: the run dir's own id (made once, kept in
     ``<run dir>/wandb/run_id``) and ``resume="allow"``, so a resumed run continues its wandb run:
     online it appends to it; offline it writes a second ``offline-run-*`` dir with the same id,
-    which ``wandb sync`` joins to the first when given both in order."""
-    if not str(logger_node.get("_target_", "")).endswith("WandbLogger") or logger_node.get("id"):
+    which ``wandb sync`` joins to the first when given both in order. ``concurrent``: the run opens
+    beside others of this process (``reinit="create_new"``) instead of closing the one before."""
+    if not str(logger_node.get("_target_", "")).endswith("WandbLogger"):
         return {}
+    opening = {"reinit": "create_new"} if concurrent else {}
+    if logger_node.get("id"):
+        return opening
     path = Path(output_dir) / "wandb" / "run_id"
     if path.is_file():
         run_id = path.read_text().strip()
     else:
         run_id = secrets.token_hex(4)
         atomic_write_bytes(path, run_id.encode())
-    return {"id": run_id, "resume": "allow"}
+    return {"id": run_id, "resume": "allow", **opening}
 
 
 def offline_wandb_dirs(loggers: Sequence[Logger]) -> list[Path]:
@@ -66,15 +72,16 @@ def offline_wandb_dirs(loggers: Sequence[Logger]) -> list[Path]:
     return directories
 
 
-def finish_wandb(summary: RunSummary | None = None) -> None:
-    """Close any wandb run, first copying the run's outcome into its summary (``RunSummary.to_wandb``:
-    status, steps, error, the final scores, the maximum over training of each periodic score
-    (``periodic_max/...``) and the health check). A process that never imported wandb has nothing
-    to close."""
+def finish_wandb(summary: RunSummary | None = None, run: Any = None) -> None:
+    """Close ``run`` (by default the current wandb run, if any), first copying the run's outcome
+    into its summary (``RunSummary.to_wandb``: status, steps, error, the final scores, the maximum
+    over training of each periodic score (``periodic_max/...``) and the health check). A process
+    that never imported wandb has nothing to close."""
     wandb = sys.modules.get("wandb")
-    if wandb is None or wandb.run is None:
+    run = run if run is not None else wandb.run if wandb is not None else None
+    if run is None:
         return
     if summary is not None:
-        wandb.run.summary.update(summary.to_wandb())
+        run.summary.update(summary.to_wandb())
     failed = summary is not None and summary.status != "completed"
-    wandb.finish(exit_code=1 if failed else 0)
+    run.finish(exit_code=1 if failed else 0)

@@ -134,9 +134,10 @@ class FrameworkPack(nn.Module):
     stacked ``[K, ...]`` as this module's parameters, their loss terms computed in one call.
 
     ``loss_terms(images)`` takes ``[K, *batch]`` (member ``k``'s batch at index ``k``) and returns
-    each term as ``[K]``; ``unpack()`` writes the stacked weights back into the members' models
-    (for their checkpoints, images and metrics). Move the members to their device before packing:
-    the pack's parameters are the stacked weights alone.
+    each term as ``[K]``. Each member's model weights are views of its slice of the stack
+    (``share_weights``), so a member's own methods (encode, decode, ``state_dict``) always see the
+    pack's current weights, for its checkpoints, images and metrics. The pack's parameters are the
+    stacked weights alone.
     """
 
     def __init__(self, members: Sequence[AutoEncoder]) -> None:
@@ -159,6 +160,7 @@ class FrameworkPack(nn.Module):
         # neither it nor its own weights become part of the pack
         self.step = [_MemberStep(members[0])]
         self.samples = hasattr(members[0], "standard_normal")
+        self.share_weights()
 
     @property
     def size(self) -> int:
@@ -179,10 +181,8 @@ class FrameworkPack(nn.Module):
         weights = {
             f"framework.model.{name}": value for name, value in zip(self.names, self.weights, strict=True)
         }
-        buffers = {
-            f"framework.model.{name}": value.to(images.device) for name, value in self.buffer_values.items()
-        }
-        settings = {name: value.to(images.device) for name, value in self.settings.items()}
+        buffers = {f"framework.model.{name}": value for name, value in self.buffer_values.items()}
+        settings = self.settings
 
         def member(weights: dict, buffers: dict, images: Tensor, noise: Tensor | None, settings: dict) -> Any:
             return functional_call(self.step[0], (weights, buffers), (images, noise, settings), strict=False)
@@ -192,8 +192,14 @@ class FrameworkPack(nn.Module):
         )
 
     @torch.no_grad()
-    def unpack(self) -> None:
-        """Copy each member's slice of the stacked weights into its own model."""
+    def share_weights(self) -> None:
+        """Make every member's model weights (and buffers) views of its slice of the pack's, on the
+        pack's device: call again after the pack's weights moved (``nn.Module.to`` makes new ones)."""
+        device = self.weights[0].device
+        self.buffer_values = {name: value.to(device) for name, value in self.buffer_values.items()}
+        self.settings = {name: value.to(device) for name, value in self.settings.items()}
         for index, member in enumerate(self.members):
-            state = {name: weight[index] for name, weight in zip(self.names, self.weights, strict=True)}
-            member.model.load_state_dict(state, strict=False)
+            member.to(device)
+            stacked = {**dict(zip(self.names, self.weights, strict=True)), **self.buffer_values}
+            for name, tensor in [*member.model.named_parameters(), *member.model.named_buffers()]:
+                tensor.data = stacked[name][index]

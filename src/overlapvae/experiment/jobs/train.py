@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from omegaconf import DictConfig
 from overlapvae.data import GroundTruthDataModule
 from overlapvae.experiment.build import build_datamodule, build_model, make
 from overlapvae.experiment.checks import check_train_config
-from overlapvae.experiment.hydra_state import group_choices, task_overrides
+from overlapvae.experiment.hydra_state import JobContext
 from overlapvae.experiment.launching import job_resources, scheduler_job
 from overlapvae.experiment.wandb_setup import (
     finish_wandb,
@@ -36,6 +37,7 @@ from overlapvae.experiment.wandb_setup import (
     resume_arguments,
 )
 from overlapvae.frameworks import AutoEncoder
+from overlapvae.runs.checkpoints import read_checkpoint
 from overlapvae.runs.directory import RunStart, exclusive_run_dir, inspect_run_dir
 from overlapvae.runs.record import Disentanglement, Health, RunSummary, SchedulerJob
 from overlapvae.training.csv_history import CSVHistory
@@ -47,6 +49,7 @@ from overlapvae.training.images import ReconstructionImages
 from overlapvae.training.preemption import StopOnSignal, StoppedBySignalError
 from overlapvae.training.random_streams import RandomStreams
 from overlapvae.utils.files import atomic_write_json
+from overlapvae.utils.validation import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +73,14 @@ class TrainingRun:
     finish: FinishFromLastStep
 
 
-def build(cfg: DictConfig) -> TrainingRun:
+def build(cfg: DictConfig, concurrent_wandb: bool = False) -> TrainingRun:
     """Instantiate data, framework and trainer from a composed ``train`` config.
 
     Callback and logger entries without ``_target_`` are settings for an option that is not
     selected (e.g. ``debug=default`` tuning the default callbacks under ``callbacks=none``) and
     are skipped. Every run also gets the callbacks that make a resume exact (``RandomStreams``,
     ``CSVHistory``) and finish a run stopped after its last step (``FinishFromLastStep``).
+    ``concurrent_wandb`` lets its wandb run open beside others in this process (a pack's members).
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(cfg)
@@ -85,7 +89,7 @@ def build(cfg: DictConfig) -> TrainingRun:
     callbacks = [make(node) for node in cfg.callbacks.values() if node and "_target_" in node]
     callbacks += [RandomStreams(), CSVHistory(), finish]
     loggers = [
-        make(node, **resume_arguments(node, cfg.paths.output_dir))
+        make(node, **resume_arguments(node, cfg.paths.output_dir, concurrent_wandb))
         for node in cfg.logger.values()
         if node and "_target_" in node
     ]
@@ -93,13 +97,11 @@ def build(cfg: DictConfig) -> TrainingRun:
     return TrainingRun(datamodule=datamodule, framework=model.framework, trainer=trainer, finish=finish)
 
 
-def _callback_records(run: TrainingRun) -> dict[str, Disentanglement | Health]:
+def callback_records(callbacks: Sequence[L.Callback]) -> dict[str, Disentanglement | Health]:
     """The records of the metrics callback (final and max-over-training scores) and of the health
     check (collapsed or not), where they ran, under their ``RunSummary`` keys."""
     kinds = {"disentanglement": DisentanglementMetrics, "health": ReconstructionHealth}
-    return {
-        key: c.summary() for key, kind in kinds.items() for c in run.trainer.callbacks if isinstance(c, kind)
-    }
+    return {key: c.summary() for key, kind in kinds.items() for c in callbacks if isinstance(c, kind)}
 
 
 def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
@@ -112,17 +114,71 @@ def _run_summary(run: TrainingRun | None) -> dict[str, Any]:
         "final": run.framework.final_losses(),
         "hyperparameters": dict(run.framework.hparams),
         "wandb": [str(path) for path in offline_wandb_dirs(run.trainer.loggers)],
-        **_callback_records(run),
+        **callback_records(run.trainer.callbacks),
     }
 
 
-def _recovered(start: RunStart, run: TrainingRun | None) -> str | None:
+def _recovered(start: RunStart, recovered_final_evaluation: bool) -> str | None:
     """How a run whose earlier results were missing or unreadable was made whole, if it was."""
-    if run is not None and run.finish.recovered:
+    if recovered_final_evaluation:
         return "final_evaluation"
     if start.unfinished is not None and start.checkpoint is None:
         return "rerun"
     return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: ``status`` (completed, interrupted, failed), its error and traceback."""
+
+    status: str = "failed"
+    error: str | None = None
+    details: str | None = None
+
+
+def record_run(
+    cfg: DictConfig,
+    context: JobContext,
+    start: RunStart,
+    outcome: Outcome,
+    progress: dict[str, Any],
+    *,
+    wall_time_s: float,
+    resources: dict[str, Any],
+    recovered_final_evaluation: bool = False,
+) -> RunSummary:
+    """The run's ``RunSummary``: how it ended (``outcome``), what it got to (``progress``:
+    steps, losses, hyperparameters, scores) and how it ran."""
+    output_dir = Path(cfg.paths.output_dir)
+    checkpoint = output_dir / "checkpoints" / "last.ckpt"
+    scheduler = scheduler_job()
+    return RunSummary(
+        status=outcome.status,
+        error=outcome.error,
+        traceback=outcome.details,
+        resumed_from=str(start.checkpoint.relative_to(output_dir)) if start.checkpoint else None,
+        resumed_at_step=start.step,
+        recovered=_recovered(start, recovered_final_evaluation),
+        recovered_because=start.unfinished,
+        wall_time_s=round(wall_time_s, 3),
+        seed=cfg.seed,
+        sweep=cfg.sweep_name,
+        overrides=context.overrides,
+        choices=context.choices,
+        resources=resources,
+        scheduler=SchedulerJob(**scheduler) if scheduler else None,
+        checkpoint=str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
+        **progress,
+    )
+
+
+def refuse_packed_checkpoint(start: RunStart) -> None:
+    """A checkpoint written by a pack resumes in a pack: it holds no Lightning loop state."""
+    if start.checkpoint is not None and "pack" in read_checkpoint(start.checkpoint):
+        raise InvalidInputError(
+            f"{start.checkpoint} was written by a pack of runs (hydra/launcher=packed): resume the sweep "
+            "with hydra/launcher=packed, or move the checkpoint aside to train this run from its start"
+        )
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -143,58 +199,50 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     resources = job_resources()
+    context = JobContext.current()
     start = inspect_run_dir(output_dir, cfg.trainer.max_steps)
     if start.completed is not None:
         log.info("%s is complete (%d steps): skipped", output_dir, start.completed.steps)
         return {**start.completed.to_json(), "skipped": True}
+    refuse_packed_checkpoint(start)
     run: TrainingRun | None = None
-    status, error, details = "failed", None, None
+    outcome = Outcome()
     stop_on_signal = StopOnSignal()
     stop_on_signal.install()
     try:
         run = build(cfg)
         run.trainer.callbacks.append(stop_on_signal)
         hyperparameters = dict(run.framework.hparams)
-        prepare_wandb(run.trainer.loggers, cfg, task_overrides(), group_choices(), hyperparameters)
+        prepare_wandb(run.trainer.loggers, cfg, context.overrides, context.choices, hyperparameters)
         run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
-        status = "completed"
+        outcome = Outcome("completed")
     except StoppedBySignalError as signalled:
-        status, error = "interrupted", f"{signalled}: checkpoint saved, handed to the scheduler to requeue"
+        outcome = Outcome("interrupted", f"{signalled}: checkpoint saved, handed to the scheduler to requeue")
     except SIGTERMException as exception:
-        status, error = "interrupted", "received SIGTERM"
+        outcome = Outcome("interrupted", "received SIGTERM")
         raise SystemExit(SIGTERM_EXIT_CODE) from exception
     except SystemExit:
-        status, error = "interrupted", "interrupted (KeyboardInterrupt)"
+        outcome = Outcome("interrupted", "interrupted (KeyboardInterrupt)")
         raise
     except BaseException as exception:
-        error, details = f"{type(exception).__name__}: {exception}", traceback.format_exc()
+        outcome = Outcome(error=f"{type(exception).__name__}: {exception}", details=traceback.format_exc())
         raise
     finally:
-        checkpoint = output_dir / "checkpoints" / "last.ckpt"
-        scheduler = scheduler_job()
-        summary = RunSummary(
-            status=status,
-            error=error,
-            traceback=details,
-            resumed_from=str(start.checkpoint.relative_to(output_dir)) if start.checkpoint else None,
-            resumed_at_step=start.step,
-            recovered=_recovered(start, run),
-            recovered_because=start.unfinished,
-            wall_time_s=round(time.perf_counter() - started, 3),
-            seed=cfg.seed,
-            sweep=cfg.sweep_name,
-            overrides=task_overrides(),
-            choices=group_choices(),
+        summary = record_run(
+            cfg,
+            context,
+            start,
+            outcome,
+            _run_summary(run),
+            wall_time_s=time.perf_counter() - started,
             resources=resources,
-            scheduler=SchedulerJob(**scheduler) if scheduler else None,
-            checkpoint=str(checkpoint.relative_to(output_dir)) if checkpoint.exists() else None,
-            **_run_summary(run),
+            recovered_final_evaluation=run is not None and run.finish.recovered,
         )
         record = summary.to_json()
         if run is None or run.trainer.is_global_zero:
             atomic_write_json(output_dir / "metrics.json", record)
         finish_wandb(summary)
-        handing_over = status == "interrupted" and stop_on_signal.received is not None
+        handing_over = outcome.status == "interrupted" and stop_on_signal.received is not None
         if not handing_over:
             stop_on_signal.restore()
     if handing_over:
