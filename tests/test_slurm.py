@@ -348,3 +348,19 @@ def test_a_requeued_job_with_a_corrupt_checkpoint_starts_afresh(cluster, tmp_pat
     assert len(list(checkpoint.parent.glob("last.ckpt.corrupt-*"))) == 1
     job_output = Path(final["scheduler"]["log"]).with_suffix(".out").read_text()  # the job's log lines
     assert "last.ckpt is unusable" in job_output and "the run starts again" in job_output
+
+
+def test_a_packed_sweep_trains_each_pack_as_one_array_task(cluster, tmp_path):
+    packed = ("hydra/launcher=packed_slurm", *ON_THE_CLUSTER[1:], "hydra.launcher.pack_size=2")
+    command = [entry_point("overlapvae-train"), "-m", *TINY, *packed, "seed=0,1,2", "sweep_name=packed"]
+    done = subprocess.run(
+        command, env=environment(cluster, tmp_path), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 jobs in 2 packs (pack_size 2), one array task each" in done.stdout + done.stderr
+    runs = summaries(tmp_path / "logs" / "train" / "sweeps" / "packed")
+    assert len(runs) == 3 and all(run["status"] == "completed" and run["steps"] == 20 for run in runs)
+    tasks = {(run["scheduler"]["array_job_id"], run["scheduler"]["array_task_id"]) for run in runs}
+    assert len(tasks) == 2 and len({job for job, _ in tasks}) == 1  # one array of two tasks
+    assert sorted(run["resources"]["pack"]["size"] for run in runs) == [1, 2, 2]
+    assert "3 runs, 3 completed" in done.stdout

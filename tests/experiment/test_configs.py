@@ -221,14 +221,26 @@ def test_metric_settings_are_typed_at_compose_time(train_config):
 
 
 def test_every_launcher_composes_and_its_plugin_is_installed():
-    assert options("hydra/launcher") == ["packed", "slurm"]  # basic, joblib, submitit_local: the plugins' own
-    for launcher in ["basic", "joblib", "packed", "slurm", "submitit_local"]:
+    assert options("hydra/launcher") == ["packed", "packed_slurm", "slurm"]  # and the plugins' own
+    for launcher in ["basic", "joblib", "packed", "packed_slurm", "slurm", "submitit_local"]:
         with initialize_config_dir(config_dir(), version_base="1.3"):
             cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
         module, _, name = cfg.hydra.launcher._target_.rpartition(".")
         assert hasattr(importlib.import_module(module), name), launcher
     subdir = OmegaConf.to_container(cfg.hydra.sweep)["subdir"]  # unresolved: Hydra resolves it per job
     assert subdir == "${run_key:${hydra:job.override_dirname},${seed}}"
+
+
+def test_the_packed_slurm_launcher_has_the_slurm_launchers_settings():
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        packed, alone = (
+            OmegaConf.to_container(
+                compose("train", [f"hydra/launcher={name}"], return_hydra_config=True).hydra.launcher
+            )
+            for name in ("packed_slurm", "slurm")
+        )
+    assert packed.pop("pack_size") == 8 and packed.pop("_target_") != alone.pop("_target_")
+    assert packed == alone
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,9 @@ LAUNCHER_PLUGINS = {
     "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "sweeps"),
     "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "sweeps"),
     "slurm": ("hydra_plugins.hydra_submitit_launcher", "sweeps"),
+    "packed_slurm": ("hydra_plugins.hydra_submitit_launcher", "sweeps"),
 }
-SLURM_LAUNCHERS = ("slurm", "submitit_slurm")
+SLURM_LAUNCHERS = ("slurm", "packed_slurm", "submitit_slurm")
 
 
 class LauncherUnavailableError(RuntimeError):

@@ -80,9 +80,12 @@ def shared_settings(cfg: DictConfig) -> dict[str, Any]:
     vmapped groups of the pack."""
     shared = {}
     for name in ("trainer", "optimizer"):
-        for key, value in OmegaConf.to_container(cfg[name], resolve=True).items():
-            if key != "default_root_dir":
-                shared[f"{name}.{key}"] = value
+        for key in cfg[name]:
+            if key != "default_root_dir":  # the run dir's, resolvable only inside the job
+                value = cfg[name][key]
+                shared[f"{name}.{key}"] = (
+                    OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+                )
     return shared
 
 
