@@ -201,10 +201,15 @@ def by_overrides(sweep_dir: Path) -> dict[tuple[str, ...], dict]:
     return {tuple(o for o in s["overrides"] if not o.startswith("sweep_name=")): s for s in summaries}
 
 
-def test_the_packed_launcher_trains_a_mixed_grid_in_packs_as_the_basic_launcher_does(tmp_path):
+def test_the_packed_launcher_trains_a_mixed_grid_two_packs_at_once_as_the_basic_launcher_does(tmp_path):
     grid = ("seed=0,1", "optimizer.lr=1e-3,5e-4", "loss=mse,l1")
     sweep(tmp_path, *grid, "sweep_name=basic")
-    log = sweep(tmp_path, *grid, "sweep_name=packed", "hydra/launcher=packed", "hydra.launcher.pack_size=3")
+    packed_launcher = (
+        "hydra/launcher=packed",
+        "hydra.launcher.pack_size=3",
+        "hydra.launcher.packs_at_once=2",
+    )
+    log = sweep(tmp_path, *grid, "sweep_name=packed", *packed_launcher)
     assert "8 training jobs in 4 packs (pack_size 3)" in log  # two lr groups of 4: 3 + 1 each
     assert "cannot pack with #0: optimizer.lr=0.0005, not 0.001" in log
     sweeps = tmp_path / "logs" / "debug" / "sweeps"
@@ -212,7 +217,10 @@ def test_the_packed_launcher_trains_a_mixed_grid_in_packs_as_the_basic_launcher_
     assert len(alone) == 8 and alone.keys() == packed.keys()
     for key, member in packed.items():
         assert member["status"] == "completed" and member["resources"]["pack"]["size"] in (3, 1)
+        assert (
+            member["resources"]["slot"] in (0, 1) and member["resources"]["threads"] == 1
+        )  # 2 cores, 2 packs
         assert member["choices"] == alone[key]["choices"]
         close(member["final"], alone[key]["final"])
-    sweep(tmp_path, *grid, "sweep_name=packed", "hydra/launcher=packed")
+    sweep(tmp_path, *grid, "sweep_name=packed", "hydra/launcher=packed")  # one pack at a time
     assert by_overrides(sweeps / "packed") == packed  # complete: skipped, nothing rewritten

@@ -6,13 +6,18 @@ same step are trained ``pack_size`` at a time as one pack (``overlapvae.experime
 A job that cannot pack with any other is still a pack of one; the log names the settings that
 keep packs apart. Jobs of another app than training, or whose trainer spans several devices, run
 one after another as under ``basic``, and the log says why. Complete runs are skipped as under
-every launcher. Packs run one after another in this process, on the device their trainer names.
+every launcher. ``packs_at_once`` packs train side by side in worker processes (by default one
+per GPU, one at a time without GPUs), each pinned to one GPU; several may share a GPU.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from overlapvae.experiment.hydra_state import JobContext
 from overlapvae.experiment.jobs.train_pack import PackJob, pack_compatibility_key, settings_apart, train_pack
+from overlapvae.experiment.launching import claimed_resources, export_visible_gpus, share_machine
 from overlapvae.runs.checkpoints import read_checkpoint
 from overlapvae.runs.directory import holds_complete_run
 from overlapvae.utils.validation import InvalidInputError
@@ -109,18 +115,50 @@ def set_up(hydra_context: HydraContext, sweep_config: DictConfig) -> SetUp:
     return SetUp(job_return, kept[0] if kept else None)
 
 
-def train_set_up(members: Sequence[SetUp]) -> None:
-    """Train set-up jobs as one pack, filling in their returns (a pack's failure fails each of its
-    jobs, as a failed job does under ``basic``; other packs still run)."""
+def fill_in(members: Sequence[SetUp], train: Callable[[list[PackJob]], list[Any]]) -> None:
+    """Train set-up jobs as one pack with ``train``, filling in their returns (a pack's failure
+    fails each of its jobs, as a failed job does under ``basic``; other packs still run)."""
     training = [member for member in members if member.job is not None]
     try:
-        records: list[Any] = train_pack([member.job for member in training])
+        records = train([member.job for member in training])
         status = JobStatus.COMPLETED
     except Exception as error:
         records, status = [error] * len(training), JobStatus.FAILED
     for member, record in zip(training, records, strict=True):
         member.job_return.status = status
         member.job_return.return_value = record
+
+
+def train_set_up(members: Sequence[SetUp]) -> None:
+    """Train set-up jobs as one pack in this process (``fill_in``)."""
+    fill_in(members, train_pack)
+
+
+def _pin_worker(lock_dir: Path, workers: int) -> None:
+    """A worker process's start: its slot of ``workers``, its GPU and share of the cores."""
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] %(message)s")
+    share_machine(os.getpid(), workers, lock_dir)
+
+
+def _train_in_worker(jobs: list[tuple[str, JobContext]]) -> list[dict[str, Any]]:
+    """Train a pack in a worker, its configs sent as YAML (their schema classes do not pickle)."""
+    packed = [PackJob(OmegaConf.create(text), context) for text, context in jobs]
+    return train_pack(packed, resources=asdict(claimed_resources()))
+
+
+def train_side_by_side(packs: Sequence[Sequence[SetUp]], workers: int, lock_dir: Path) -> None:
+    """Train ``packs`` in ``workers`` processes at once, each pinned to its slot's GPU (slot ``s``
+    uses GPU ``s mod n_gpus``: several packs share a GPU when ``workers > n_gpus``)."""
+    spawn = multiprocessing.get_context("spawn")  # a fork would inherit this process's CUDA state
+    with ProcessPoolExecutor(
+        workers, mp_context=spawn, initializer=_pin_worker, initargs=(lock_dir, workers)
+    ) as pool:
+        futures = {}
+        for pack in packs:
+            jobs = [(OmegaConf.to_yaml(m.job.cfg), m.job.context) for m in pack if m.job is not None]
+            futures[pool.submit(_train_in_worker, jobs)] = pack
+        for future in as_completed(futures):
+            fill_in(futures[future], lambda _, done=future: done.result())
 
 
 def check_pack_size(pack_size: int) -> int:
@@ -132,8 +170,13 @@ def check_pack_size(pack_size: int) -> int:
 class PackedLauncher(Launcher):
     """Hydra's basic launcher, with training jobs trained in packs of ``pack_size``."""
 
-    def __init__(self, pack_size: int = 8) -> None:
+    def __init__(self, pack_size: int = 8, packs_at_once: int | None = None) -> None:
         self.pack_size = check_pack_size(pack_size)
+        if packs_at_once is not None and packs_at_once < 1:
+            raise InvalidInputError(
+                f"hydra.launcher.packs_at_once={packs_at_once} is invalid: choose >= 1, or null (one per GPU)"
+            )
+        self.packs_at_once = packs_at_once
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
@@ -183,6 +226,13 @@ class PackedLauncher(Launcher):
         explain_packs(packs, configs)
         for pack in packs:
             log.info("pack of %d: jobs %s", len(pack), listed(pack))
-            train_set_up([packable[number] for number in pack])
+        gpus = export_visible_gpus()  # the workers' GPU list, counted once, before any worker starts
+        workers = min(len(packs), self.packs_at_once or max(1, len(gpus)))
+        if workers > 1:
+            lock_dir = Path(str(self.config.hydra.sweep.dir)) / ".slots"
+            train_side_by_side([[packable[n] for n in pack] for pack in packs], workers, lock_dir)
+        else:
+            for pack in packs:
+                train_set_up([packable[number] for number in pack])
         returns = {**alone, **{number: member.job_return for number, member in packable.items()}}
         return [returns[number] for number in sorted(returns)]

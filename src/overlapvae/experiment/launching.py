@@ -188,6 +188,13 @@ def share_machine(job_num: int, n_jobs: int, lock_dir: Path) -> JobResources:
     return resources
 
 
+def claimed_resources() -> JobResources:
+    """The slot, GPU and threads this worker claimed (``share_machine``)."""
+    if _claimed is None:
+        raise RuntimeError("this process claimed no slot: share_machine() first")
+    return _claimed[0]
+
+
 def share_scheduler_allocation() -> dict[str, Any] | None:
     """Under SLURM: torch threads = the job's CPUs (``SLURM_CPUS_PER_TASK``) rather than every core
     of a node that other jobs share (oversubscribed threads can slow small models tenfold)."""

@@ -183,23 +183,24 @@ def build_pack(jobs: Sequence[PackJob], starts: Sequence[RunStart], stop_on_sign
     return Pack(module=module, trainer=trainer, members=members_runs, remaining_steps=remaining)
 
 
-def train_pack(jobs: Sequence[PackJob]) -> list[dict[str, Any]]:
+def train_pack(jobs: Sequence[PackJob], resources: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Train ``jobs`` as one pack; return each one's ``metrics.json`` content (with ``skipped`` for
     one that was complete), in order.
 
     Each run dir is locked, checked (complete: skipped; checkpoint: resumed) and recorded as
     ``jobs.train`` does it. Whatever stops the pack, every member's ``metrics.json`` records its
     status before the exception propagates; a member whose loss became non-finite stops alone.
+    ``resources``: what the launcher gave this process (slot, GPU, threads), when Hydra cannot say.
     """
     for job in jobs:
         check_train_config(job.cfg)
     with contextlib.ExitStack() as stack:
         for job in jobs:
             stack.enter_context(exclusive_run_dir(Path(job.cfg.paths.output_dir)))
-        return _train_pack_in(jobs)
+        return _train_pack_in(jobs, resources)
 
 
-def _train_pack_in(jobs: Sequence[PackJob]) -> list[dict[str, Any]]:
+def _train_pack_in(jobs: Sequence[PackJob], resources: dict[str, Any] | None) -> list[dict[str, Any]]:
     started = time.perf_counter()
     starts = [inspect_run_dir(Path(job.cfg.paths.output_dir), job.cfg.trainer.max_steps) for job in jobs]
     records: list[dict[str, Any] | None] = [None] * len(jobs)
@@ -219,8 +220,9 @@ def _train_pack_in(jobs: Sequence[PackJob]) -> list[dict[str, Any]]:
             "the runs of a pack share their trainer and optimiser settings and resume from one step "
             f"(here steps {sorted(steps)}); hydra/launcher=packed groups jobs so"
         )
+    given = resources if resources is not None else job_resources() or {}
     records_of = _train_members(
-        [jobs[index] for index in pending], [starts[index] for index in pending], started
+        [jobs[index] for index in pending], [starts[index] for index in pending], started, given
     )
     for index, record in zip(pending, records_of, strict=True):
         records[index] = record
@@ -228,9 +230,9 @@ def _train_pack_in(jobs: Sequence[PackJob]) -> list[dict[str, Any]]:
 
 
 def _train_members(
-    jobs: Sequence[PackJob], starts: Sequence[RunStart], started: float
+    jobs: Sequence[PackJob], starts: Sequence[RunStart], started: float, given: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    resources = {**(job_resources() or {}), "pack": {"size": len(jobs)}}
+    resources = {**given, "pack": {"size": len(jobs)}}
     pack: Pack | None = None
     outcome = Outcome()
     recovered = False
