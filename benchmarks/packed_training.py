@@ -7,6 +7,8 @@ counts one step of one member, so K members stepped once is K member-steps. The 
 of a packed step (the FLOPs of its K members' steps over its time) is set against a float32
 matmul measured in the same run. Not measured here: the
 Lightning loop, callbacks and metrics (``train_speed.py`` measures those for one run).
+``--compile-mode`` adds the pack's step compiled (``FrameworkPack.compile_step``; the first calls,
+which compile, are not timed).
 Run: ``python benchmarks/packed_training.py [--sizes 1 4 8] [--batch-size 64] [--device cuda]``.
 """
 
@@ -61,9 +63,13 @@ class Renderer:
         return data.render_float(factors).reshape(*self.shape, 3, 64, 64)
 
 
-def packed_step(kind: type, count: int, batch_size: int, device: torch.device):
+def packed_step(
+    kind: type, count: int, batch_size: int, device: torch.device, compile_mode: str | None = None
+):
     built, states = members(kind, count, device)
     pack = FrameworkPack(built).to(device)
+    if compile_mode is not None:
+        pack.compile_step(compile_mode)
     noise = MemberNoise(states, device)
     optimizer = torch.optim.Adam(pack.parameters(), lr=1e-3, fused=device.type == "cuda")
     renderer = Renderer(count, batch_size, kind is AdaGVAE, device)
@@ -108,6 +114,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--frameworks", nargs="+", default=["betavae", "adagvae"])
+    parser.add_argument(
+        "--compile-mode", help="also time the pack's step compiled in this torch.compile mode"
+    )
     options = parser.parse_args()
     device = torch.device(options.device)
     peak = matmul_gflops(device)
@@ -123,16 +132,19 @@ def main() -> None:
             # the work of K members' steps, counted on the unpacked ones (the counter over-counts
             # convolutions under vmap)
             gflops = step_flops(sequential) / packed_seconds / 1e9
-            rows.append(
-                [
-                    name,
-                    count,
-                    f"{count / sequential_seconds:.2f}",
-                    f"{count / packed_seconds:.2f}",
-                    f"{sequential_seconds / packed_seconds:.2f}",
-                    f"{gflops:.1f} ({100 * gflops / peak:.0f} %)",
-                ]
-            )
+            row = [
+                name,
+                count,
+                f"{count / sequential_seconds:.2f}",
+                f"{count / packed_seconds:.2f}",
+                f"{sequential_seconds / packed_seconds:.2f}",
+                f"{gflops:.1f} ({100 * gflops / peak:.0f} %)",
+            ]
+            if options.compile_mode:
+                compiled = packed_step(kinds[name], count, options.batch_size, device, options.compile_mode)
+                compiled_seconds = median_seconds(compiled, options.repeats, device, warmup=3)
+                row.append(f"{count / compiled_seconds:.2f} ({sequential_seconds / compiled_seconds:.2f})")
+            rows.append(row)
     print_table(
         [
             "framework",
@@ -141,6 +153,7 @@ def main() -> None:
             "packed (member-steps/s)",
             "packed / one after another",
             "packed GFLOP/s (of matmul)",
+            *([f"compiled, {options.compile_mode} (ratio)"] if options.compile_mode else []),
         ],
         rows,
     )

@@ -27,8 +27,8 @@ import slurm_cluster as slurm_cluster_module
 import tiny_sources
 from overlapvae.data.standard import STANDARD_DATASETS
 from overlapvae.experiment.hydra_setup import config_dir, register
-from overlapvae.experiment.launching import available_cores
 from overlapvae.experiment.wandb_setup import finish_wandb
+from overlapvae.utils.devices import available_cores
 
 register()  # the schemas and resolvers the configs compose with
 

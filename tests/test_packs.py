@@ -15,6 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train
+from offline_wandb import offline_run
 from overlapvae.experiment.hydra_state import JobContext
 from overlapvae.experiment.jobs.train import train
 from overlapvae.experiment.jobs.train_pack import PackJob, settings_apart, train_pack
@@ -224,3 +225,19 @@ def test_the_packed_launcher_trains_a_mixed_grid_two_packs_at_once_as_the_basic_
         close(member["final"], alone[key]["final"])
     sweep(tmp_path, *grid, "sweep_name=packed", "hydra/launcher=packed")  # one pack at a time
     assert by_overrides(sweeps / "packed") == packed  # complete: skipped, nothing rewritten
+
+
+def test_each_member_of_a_pack_is_its_own_offline_wandb_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    grid = [["seed=0"], ["seed=1", "framework.beta=0.5"]]
+    records = train_pack(pack_jobs(tmp_path, grid, "logger=[csv,wandb_offline]"))
+    run_ids = set()
+    for index, record in enumerate(records):
+        (directory,) = (tmp_path / f"pack{index}" / "wandb").glob("offline-run-*")
+        assert record["wandb"] == [str(directory)]
+        logged = offline_run(directory)
+        run_ids.add(logged["run_id"])
+        assert {"config", "overrides", "choices", "derived"} <= logged["config_keys"]
+        assert {"train/loss", "health/ratio"} <= logged["history_keys"]
+        assert logged["summary"]["status"] == "completed" and logged["summary"]["steps"] == 20
+    assert len(run_ids) == 2  # two runs open side by side in one process, each closed with its outcome

@@ -17,9 +17,9 @@ import torch
 
 from conftest import console_script, entry_point
 from offline_wandb import offline_run
-from overlapvae.experiment.launching import available_cores
 from overlapvae.results.tables import aggregate, load_sweep
 from overlapvae.runs.directory import run_key
+from overlapvae.utils.devices import available_cores
 
 pytestmark = pytest.mark.slow
 

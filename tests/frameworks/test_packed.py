@@ -142,3 +142,21 @@ def test_a_pack_refuses_a_batch_for_another_number_of_members_and_a_vae_without_
         pack.loss_terms(torch.rand(3, BATCH, 3, 64, 64))
     with pytest.raises(ValueError, match="pass noise"):
         pack.loss_terms(torch.rand(2, BATCH, 3, 64, 64))
+
+
+def test_a_compiled_pack_computes_what_the_eager_pack_computes():
+    members = [build(BetaVAE, seed, model=FullyConnected, beta=0.1 * (seed + 1)) for seed in (0, 1)]
+    frameworks, states = [member for member, _ in members], [state for _, state in members]
+    eager, compiled = FrameworkPack(frameworks), FrameworkPack(frameworks)
+    compiled.compile_step()
+    images = torch.stack([batches(spacing, 0, pairs=False)[0] for spacing in (8, 4)])
+    results = []
+    for pack in (eager, compiled):
+        terms = pack.loss_terms(images, MemberNoise(states).draw(pack.noise_shape(images)))
+        terms["loss"].sum().backward()
+        results.append((terms, [weight.grad for weight in pack.weights]))
+    (eager_terms, eager_grads), (compiled_terms, compiled_grads) = results
+    for name, value in eager_terms.items():
+        torch.testing.assert_close(compiled_terms[name], value, rtol=1e-5, atol=1e-6)
+    for compiled_grad, eager_grad in zip(compiled_grads, eager_grads, strict=True):
+        torch.testing.assert_close(compiled_grad, eager_grad, rtol=GRADIENT_RTOL, atol=1e-6)

@@ -24,6 +24,7 @@ from typing import IO, Any
 import torch
 from hydra.core.hydra_config import HydraConfig
 
+from overlapvae.utils.devices import available_cores
 from overlapvae.utils.validation import InvalidInputError
 
 #: launcher option → (module its plugin provides, the extra that installs it)
@@ -129,10 +130,6 @@ def visible_gpus() -> list[str]:
     if listed is None:
         raise RuntimeError("CUDA_VISIBLE_DEVICES is unset: the launching process calls export_visible_gpus()")
     return [entry.strip() for entry in listed.split(",") if entry.strip()]
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

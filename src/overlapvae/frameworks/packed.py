@@ -17,7 +17,6 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -160,6 +159,7 @@ class FrameworkPack(nn.Module):
         # neither it nor its own weights become part of the pack
         self.step = [_MemberStep(members[0])]
         self.samples = hasattr(members[0], "standard_normal")
+        self.batched_terms = self._batched_terms
         self.share_weights()
 
     @property
@@ -182,14 +182,23 @@ class FrameworkPack(nn.Module):
             f"framework.model.{name}": value for name, value in zip(self.names, self.weights, strict=True)
         }
         buffers = {f"framework.model.{name}": value for name, value in self.buffer_values.items()}
-        settings = self.settings
+        return self.batched_terms(weights, buffers, images, noise if self.samples else None, self.settings)
 
-        def member(weights: dict, buffers: dict, images: Tensor, noise: Tensor | None, settings: dict) -> Any:
-            return functional_call(self.step[0], (weights, buffers), (images, noise, settings), strict=False)
+    def _member_terms(
+        self, weights: dict, buffers: dict, images: Tensor, noise: Tensor | None, settings: dict
+    ) -> dict[str, Tensor]:
+        return functional_call(self.step[0], (weights, buffers), (images, noise, settings), strict=False)
 
-        return vmap(member, in_dims=(0, 0, 0, 0 if self.samples else None, 0))(
-            weights, buffers, images, noise if self.samples else None, settings
-        )
+    def _batched_terms(
+        self, weights: dict, buffers: dict, images: Tensor, noise: Tensor | None, settings: dict
+    ) -> dict[str, Tensor]:
+        in_dims = (0, 0, 0, 0 if noise is not None else None, 0)
+        return vmap(self._member_terms, in_dims=in_dims)(weights, buffers, images, noise, settings)
+
+    def compile_step(self, mode: str = "default") -> None:
+        """Compile the vmapped step with ``torch.compile`` (``reduce-overhead``: replayed as CUDA
+        graphs), so that a step launches a few fused kernels instead of the members' many."""
+        self.batched_terms = torch.compile(self._batched_terms, mode=mode)
 
     @torch.no_grad()
     def share_weights(self) -> None:

@@ -78,7 +78,8 @@ class RunningMeans:
 
 
 class PackedTraining(L.LightningModule):
-    """Trains ``members`` from step ``start_step`` (all members resume from the same step).
+    """Trains ``members`` from step ``start_step`` (all members resume from the same step), each
+    group's vmapped step compiled in ``compile_mode`` when one is given.
 
     ``training_step`` returns the sum of the members' losses: each member's weights get the
     gradient of its own loss. The optimiser is member 0's (the members of a pack share it), over
@@ -86,7 +87,9 @@ class PackedTraining(L.LightningModule):
     slice of the optimiser's state.
     """
 
-    def __init__(self, members: Sequence[PackMember], start_step: int = 0) -> None:
+    def __init__(
+        self, members: Sequence[PackMember], start_step: int = 0, compile_mode: str | None = None
+    ) -> None:
         super().__init__()
         self.members = list(members)
         self.groups = group_members(self.members)
@@ -94,6 +97,9 @@ class PackedTraining(L.LightningModule):
             FrameworkPack([self.members[index].framework for index in group]) for group in self.groups
         )
         self.start_step = start_step
+        if compile_mode is not None:
+            for pack in self.packs:
+                pack.compile_step(compile_mode)
         self.noise: list[MemberNoise] = []
         self.windows = [RunningMeans() for _ in self.groups]
         self.window_steps = 0

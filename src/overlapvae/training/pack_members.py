@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,8 +33,10 @@ from overlapvae.data import GroundTruthDataModule
 from overlapvae.frameworks import AutoEncoder
 from overlapvae.training.checkpoint import LastCheckpoint
 from overlapvae.training.csv_history import AppendingCSVLogger
+from overlapvae.training.disentanglement import DisentanglementMetrics
 from overlapvae.training.nonfinite import NonFiniteLossError, NonFiniteLossGuard
 from overlapvae.training.pack import PackedTraining
+from overlapvae.utils.devices import available_cores
 from overlapvae.utils.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,19 @@ class MemberRun:
         return [
             logger.experiment for logger in self.trainer.loggers if isinstance(logger, AppendingCSVLogger)
         ]
+
+
+def side_by_side(evaluations: Sequence[Callable[[], None]]) -> None:
+    """Run the members' due metric evaluations on threads: each encodes its data on the device,
+    then fits its classifiers (DCI's, SAP's) on the CPU, where scikit-learn releases the GIL; a
+    member's scores do not depend on the others' (each metric draws from its own generator)."""
+    if len(evaluations) <= 1:
+        for evaluate in evaluations:
+            evaluate()
+        return
+    with ThreadPoolExecutor(min(len(evaluations), available_cores())) as pool:
+        for done in [pool.submit(evaluate) for evaluate in evaluations]:
+            done.result()
 
 
 def stateful(callbacks: Sequence[Callback]) -> dict[str, Callback]:
@@ -138,16 +155,19 @@ class PackMemberRuns(Callback):
         ]
         if due:
             self.stop_nonfinite(pl_module, trainer.optimizers[0])
+        evaluations = []
         for index, run in self.active():
             run.trainer.global_step = step
             for callback in run.callbacks:
                 if isinstance(callback, LastCheckpoint):
                     if self._checkpoint_due(run, step):
                         self.save(pl_module, trainer.optimizers[0], index, callback.last_path)
+                elif isinstance(callback, DisentanglementMetrics):
+                    evaluations.append(partial(callback.on_train_batch_end, run.trainer, run.framework))
                 elif not isinstance(callback, NonFiniteLossGuard):
-                    callback.on_train_batch_end(
-                        run.trainer, run.framework, None, pl_module.batches[index], batch_idx
-                    )
+                    batch = pl_module.batches[index]
+                    callback.on_train_batch_end(run.trainer, run.framework, None, batch, batch_idx)
+        side_by_side(evaluations)
 
     @staticmethod
     def _checkpoint_due(run: MemberRun, step: int) -> bool:
@@ -214,14 +234,19 @@ class PackMemberRuns(Callback):
         """Each member's end of training: its last checkpoint, its final evaluation and health check
         (its callbacks' ``on_train_end``), in its callbacks' order; its CSV rows written out."""
         self.stop_nonfinite(pl_module, optimizer)
+        evaluations = []
         for index, run in self.active():
             run.trainer.global_step = pl_module.step
             for callback in run.callbacks:
                 if isinstance(callback, LastCheckpoint):
                     if optimizer is not None and pl_module.step > 0:
                         self.save(pl_module, optimizer, index, callback.last_path)
+                elif isinstance(callback, DisentanglementMetrics):
+                    evaluations.append(partial(callback.on_train_end, run.trainer, run.framework))
                 elif not isinstance(callback, NonFiniteLossGuard):
                     callback.on_train_end(run.trainer, run.framework)
+        side_by_side(evaluations)
+        for _, run in self.active():
             for logger in run.trainer.loggers:
                 logger.save()
             run.finished = True

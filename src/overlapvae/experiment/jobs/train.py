@@ -136,6 +136,55 @@ class Outcome:
     details: str | None = None
 
 
+class TrainingAttempt:
+    """The training part of a job, as ``with attempt:``; ``outcome`` says how it ended.
+
+    A scheduler's signal (``StoppedBySignalError``, after the checkpoint ``saved`` describes) ends
+    it as ``interrupted`` and is not raised: ``hand_over()`` passes the signal on once the job's
+    record is written. SIGTERM becomes ``SystemExit(143)``; a ``SystemExit`` (Ctrl-C) is
+    ``interrupted``; any other exception ``failed``, with its traceback; the last two propagate.
+    """
+
+    def __init__(self, saved: str) -> None:
+        self.saved = saved
+        self.outcome = Outcome()
+        self.stop_on_signal = StopOnSignal()
+
+    def __enter__(self) -> TrainingAttempt:
+        self.stop_on_signal.install()
+        return self
+
+    def __exit__(self, kind: type | None, exception: BaseException | None, trace: Any) -> bool:
+        if exception is None:
+            self.outcome = Outcome("completed")
+        elif isinstance(exception, StoppedBySignalError):
+            self.outcome = Outcome(
+                "interrupted", f"{exception}: {self.saved}, handed to the scheduler to requeue"
+            )
+            return True
+        elif isinstance(exception, SIGTERMException):
+            self.outcome = Outcome("interrupted", "received SIGTERM")
+            raise SystemExit(SIGTERM_EXIT_CODE) from exception
+        elif isinstance(exception, SystemExit):
+            self.outcome = Outcome("interrupted", "interrupted (KeyboardInterrupt)")
+        else:
+            details = "".join(traceback.format_exception(kind, exception, trace))
+            self.outcome = Outcome(error=f"{type(exception).__name__}: {exception}", details=details)
+        return False
+
+    def release(self) -> bool:
+        """After the record is written: whether a received signal is to be handed on (then keep
+        the handlers for ``hand_over``), else restore the handlers that were there before."""
+        handing_over = self.outcome.status == "interrupted" and self.stop_on_signal.received is not None
+        if not handing_over:
+            self.stop_on_signal.restore()
+        return handing_over
+
+    def hand_over(self) -> None:
+        """Pass the signal to the scheduler's handler (which requeues the job and exits)."""
+        self.stop_on_signal.hand_over()
+
+
 def record_run(
     cfg: DictConfig,
     context: JobContext,
@@ -206,33 +255,20 @@ def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         return {**start.completed.to_json(), "skipped": True}
     refuse_packed_checkpoint(start)
     run: TrainingRun | None = None
-    outcome = Outcome()
-    stop_on_signal = StopOnSignal()
-    stop_on_signal.install()
+    attempt = TrainingAttempt(saved="checkpoint saved")
     try:
-        run = build(cfg)
-        run.trainer.callbacks.append(stop_on_signal)
-        hyperparameters = dict(run.framework.hparams)
-        prepare_wandb(run.trainer.loggers, cfg, context.overrides, context.choices, hyperparameters)
-        run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
-        outcome = Outcome("completed")
-    except StoppedBySignalError as signalled:
-        outcome = Outcome("interrupted", f"{signalled}: checkpoint saved, handed to the scheduler to requeue")
-    except SIGTERMException as exception:
-        outcome = Outcome("interrupted", "received SIGTERM")
-        raise SystemExit(SIGTERM_EXIT_CODE) from exception
-    except SystemExit:
-        outcome = Outcome("interrupted", "interrupted (KeyboardInterrupt)")
-        raise
-    except BaseException as exception:
-        outcome = Outcome(error=f"{type(exception).__name__}: {exception}", details=traceback.format_exc())
-        raise
+        with attempt:
+            run = build(cfg)
+            run.trainer.callbacks.append(attempt.stop_on_signal)
+            hyperparameters = dict(run.framework.hparams)
+            prepare_wandb(run.trainer.loggers, cfg, context.overrides, context.choices, hyperparameters)
+            run.trainer.fit(run.framework, datamodule=run.datamodule, ckpt_path=start.checkpoint)
     finally:
         summary = record_run(
             cfg,
             context,
             start,
-            outcome,
+            attempt.outcome,
             _run_summary(run),
             wall_time_s=time.perf_counter() - started,
             resources=resources,
@@ -242,9 +278,7 @@ def _train_in(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         if run is None or run.trainer.is_global_zero:
             atomic_write_json(output_dir / "metrics.json", record)
         finish_wandb(summary)
-        handing_over = outcome.status == "interrupted" and stop_on_signal.received is not None
-        if not handing_over:
-            stop_on_signal.restore()
+        handing_over = attempt.release()
     if handing_over:
-        stop_on_signal.hand_over()  # the scheduler's handler requeues the job and exits
+        attempt.hand_over()
     return record

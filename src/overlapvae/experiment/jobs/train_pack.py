@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +24,14 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from overlapvae.experiment.build import make
 from overlapvae.experiment.checks import check_train_config
 from overlapvae.experiment.hydra_state import JobContext
 from overlapvae.experiment.jobs.train import (
-    SIGTERM_EXIT_CODE,
     Outcome,
+    TrainingAttempt,
     build,
     callback_records,
     record_run,
@@ -54,7 +52,7 @@ from overlapvae.training.pack_members import (
     noise_state,
     restore_member,
 )
-from overlapvae.training.preemption import StopOnSignal, StoppedBySignalError
+from overlapvae.training.preemption import StopOnSignal
 from overlapvae.training.random_streams import RandomStreams
 from overlapvae.utils.files import atomic_write_json
 from overlapvae.utils.validation import InvalidInputError
@@ -132,7 +130,8 @@ def build_pack(jobs: Sequence[PackJob], starts: Sequence[RunStart], stop_on_sign
         enable_checkpointing=False,
         default_root_dir=first.paths.output_dir,
     )
-    trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelAcceleration)]
+    (acceleration,) = [c for c in trainer.callbacks if isinstance(c, ModelAcceleration)]
+    trainer.callbacks.remove(acceleration)  # a pack compiles its vmapped step instead of the model
     if trainer.world_size > 1:
         raise InvalidInputError(
             f"a pack trains in one process on one device, not {trainer.world_size}: use trainer=gpu or cpu"
@@ -177,7 +176,7 @@ def build_pack(jobs: Sequence[PackJob], starts: Sequence[RunStart], stop_on_sign
         raise InvalidInputError(
             f"the members' checkpoints hold logging windows of {sorted(window_steps)} steps"
         )
-    module = PackedTraining(members, start_step)
+    module = PackedTraining(members, start_step, acceleration.compile_mode if acceleration.compile else None)
     members_runs.runs = runs
     module.restore_window([window for window, _ in windows], window_steps.pop(), logged)
     return Pack(module=module, trainer=trainer, members=members_runs, remaining_steps=remaining)
@@ -234,36 +233,22 @@ def _train_members(
 ) -> list[dict[str, Any]]:
     resources = {**given, "pack": {"size": len(jobs)}}
     pack: Pack | None = None
-    outcome = Outcome()
     recovered = False
-    stop_on_signal = StopOnSignal()
-    stop_on_signal.install()
+    attempt = TrainingAttempt(saved="checkpoints saved")
     try:
-        pack = build_pack(jobs, starts, stop_on_signal)
-        for job, run in zip(jobs, pack.members.runs, strict=True):
-            hyperparameters = dict(run.framework.hparams)
-            prepare_wandb(
-                run.trainer.loggers, job.cfg, job.context.overrides, job.context.choices, hyperparameters
-            )
-        if pack.remaining_steps > 0:
-            pack.trainer.fit(pack.module, train_dataloaders=range(pack.remaining_steps))
-        else:  # stopped after the last step, before its results were written: write them now
-            pack.members.finish(pack.module, optimizer=None)
-            recovered = True
-        outcome = Outcome("completed")
-    except StoppedBySignalError as signalled:
-        outcome = Outcome(
-            "interrupted", f"{signalled}: checkpoints saved, handed to the scheduler to requeue"
-        )
-    except SIGTERMException as exception:
-        outcome = Outcome("interrupted", "received SIGTERM")
-        raise SystemExit(SIGTERM_EXIT_CODE) from exception
-    except SystemExit:
-        outcome = Outcome("interrupted", "interrupted (KeyboardInterrupt)")
-        raise
-    except BaseException as exception:
-        outcome = Outcome(error=f"{type(exception).__name__}: {exception}", details=traceback.format_exc())
-        raise
+        with attempt:
+            pack = build_pack(jobs, starts, attempt.stop_on_signal)
+            for job, run in zip(jobs, pack.members.runs, strict=True):
+                hyperparameters = dict(run.framework.hparams)
+                context = job.context
+                prepare_wandb(
+                    run.trainer.loggers, job.cfg, context.overrides, context.choices, hyperparameters
+                )
+            if pack.remaining_steps > 0:
+                pack.trainer.fit(pack.module, train_dataloaders=range(pack.remaining_steps))
+            else:  # stopped after the last step, before its results were written: write them now
+                pack.members.finish(pack.module, optimizer=None)
+                recovered = True
     finally:
         records = []
         for index, (job, start) in enumerate(zip(jobs, starts, strict=True)):
@@ -271,7 +256,7 @@ def _train_members(
                 job.cfg,
                 job.context,
                 start,
-                _member_outcome(pack, index, outcome),
+                _member_outcome(pack, index, attempt.outcome),
                 _member_progress(pack, index, start),
                 wall_time_s=time.perf_counter() - started,
                 resources=resources,
@@ -282,11 +267,9 @@ def _train_members(
             for logger in pack.members.runs[index].trainer.loggers if pack is not None else ():
                 if isinstance(logger, WandbLogger) and logger._experiment is not None:
                     finish_wandb(summary, logger.experiment)
-        handing_over = outcome.status == "interrupted" and stop_on_signal.received is not None
-        if not handing_over:
-            stop_on_signal.restore()
+        handing_over = attempt.release()
     if handing_over:
-        stop_on_signal.hand_over()
+        attempt.hand_over()
     return records
 
 
