@@ -15,6 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import FAST, compose_train
+from hydra_plugins.overlapvae_launcher.packed import group_into_packs, why_not_packed
 from offline_wandb import offline_run
 from overlapvae.experiment.hydra_state import JobContext
 from overlapvae.experiment.jobs.train import train
@@ -241,3 +242,26 @@ def test_each_member_of_a_pack_is_its_own_offline_wandb_run(tmp_path, monkeypatc
         assert {"train/loss", "health/ratio"} <= logged["history_keys"]
         assert logged["summary"]["status"] == "completed" and logged["summary"]["steps"] == 20
     assert len(run_ids) == 2  # two runs open side by side in one process, each closed with its outcome
+
+
+def test_a_pack_stopped_after_its_last_step_writes_its_results_on_relaunch(tmp_path):
+    jobs = pack_jobs(tmp_path, [["seed=0"], ["seed=1"]])
+    train_pack(jobs)
+    for job in jobs:  # as if killed during the final health check: the record lacks it
+        path = Path(job.cfg.paths.output_dir) / "metrics.json"
+        summary = json.loads(path.read_text())
+        summary["health"]["step"] = 10
+        path.write_text(json.dumps(summary))
+    for record in train_pack(jobs):
+        assert record["status"] == "completed" and record["recovered"] == "final_evaluation"
+        assert record["resumed_at_step"] == 20 and record["health"]["step"] == 20
+
+
+def test_jobs_are_packed_by_key_in_launch_order_and_distributed_ones_run_alone():
+    assert group_into_packs(["a", "a", "b", "a", "a"], pack_size=3) == [[0, 1, 3], [4], [2]]
+    assert group_into_packs(["a", "b"], pack_size=8) == [[0], [1]]
+    assert why_not_packed(compose_train([*FAST])) is None
+    assert "spans several devices" in why_not_packed(
+        compose_train([*FAST, "trainer=ddp", "trainer.devices=2"])
+    )
+    assert why_not_packed(OmegaConf.create({"data": {}})) == "it is not a training job"
