@@ -169,9 +169,6 @@ class PackedTraining(L.LightningModule):
             epoch = step // member.datamodule.steps_per_epoch
             for logger in member.loggers:
                 logger.log_metrics({**means, "epoch": epoch}, step=step)
-        self.reset_window()
-
-    def reset_window(self) -> None:
         self.windows = [RunningMeans() for _ in self.groups]
         self.window_steps = 0
 

@@ -53,8 +53,6 @@ class MemberTrainer:
     datamodule: GroundTruthDataModule
     loggers: list[Logger]
     strategy: SimpleNamespace
-    max_steps: int
-    log_every_n_steps: int
     global_step: int = 0
     interrupted: bool = False
     is_global_zero: bool = True
@@ -71,7 +69,6 @@ class MemberRun:
     trainer: MemberTrainer
     error: str | None = None
     stopped_at: int | None = None
-    finished: bool = False
     checkpoints: list[LastCheckpoint] = field(init=False)
     guards: list[NonFiniteLossGuard] = field(init=False)
 
@@ -249,7 +246,6 @@ class PackMemberRuns(Callback):
         for _, run in self.active():
             for logger in run.trainer.loggers:
                 logger.save()
-            run.finished = True
 
     def on_exception(self, trainer: L.Trainer, pl_module: PackedTraining, exception: BaseException) -> None:
         """Save every member that is still running at its last finished step (not after a

@@ -147,8 +147,6 @@ def build_pack(jobs: Sequence[PackJob], starts: Sequence[RunStart], stop_on_sign
             datamodule=built.datamodule,
             loggers=list(built.trainer.loggers),
             strategy=SimpleNamespace(root_device=device),
-            max_steps=int(job.cfg.trainer.max_steps),
-            log_every_n_steps=built.trainer.log_every_n_steps,
         )
         built.datamodule.trainer = view
         run = MemberRun(built.framework, _member_callbacks(built.trainer), view)
