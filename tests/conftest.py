@@ -88,9 +88,15 @@ def compose_train(overrides: Sequence[str], output_dir: Path | None = None) -> D
 
 @pytest.fixture(autouse=True)
 def _close_wandb_runs():
-    """Runs trained outside ``train()`` must not leak a wandb run into the next test."""
+    """Runs trained outside ``train()`` must not leak a wandb run into the next test, nor a wandb
+    service started in this process into a later test's subprocess: wandb hands the service's
+    address to child processes (``WANDB_SERVICE``), and a child killed mid-run would leave its run
+    open there, so the same run resumed by the next child is refused as "in use"."""
     yield
     finish_wandb()
+    wandb = sys.modules.get("wandb")
+    if wandb is not None:
+        wandb.teardown()  # stops the service and clears WANDB_SERVICE
 
 
 @pytest.fixture
