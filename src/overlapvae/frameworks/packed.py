@@ -207,8 +207,8 @@ class FrameworkPack(nn.Module):
         device = self.weights[0].device
         self.buffer_values = {name: value.to(device) for name, value in self.buffer_values.items()}
         self.settings = {name: value.to(device) for name, value in self.settings.items()}
+        stacked = {**dict(zip(self.names, self.weights, strict=True)), **self.buffer_values}
         for index, member in enumerate(self.members):
             member.to(device)
-            stacked = {**dict(zip(self.names, self.weights, strict=True)), **self.buffer_values}
             for name, tensor in [*member.model.named_parameters(), *member.model.named_buffers()]:
                 tensor.data = stacked[name][index]

@@ -93,6 +93,10 @@ class PackedTraining(L.LightningModule):
         super().__init__()
         self.members = list(members)
         self.groups = group_members(self.members)
+        #: each member's group and its position on that group's member axis
+        self.places = {
+            index: (number, group.index(index)) for number, group in enumerate(self.groups) for index in group
+        }
         self.packs = nn.ModuleList(
             FrameworkPack([self.members[index].framework for index in group]) for group in self.groups
         )
@@ -187,11 +191,8 @@ class PackedTraining(L.LightningModule):
 
     def member_window(self, index: int) -> tuple[dict[str, Tensor], int]:
         """Member ``index``'s sums over the open window and the window's steps (for its checkpoint)."""
-        for group, window in zip(self.groups, self.windows, strict=True):
-            if index in group:
-                position = group.index(index)
-                return {name: sums[position] for name, sums in window.sums.items()}, self.window_steps
-        raise IndexError(index)
+        number, position = self.places[index]
+        return {name: sums[position] for name, sums in self.windows[number].sums.items()}, self.window_steps
 
     def restore_window(self, sums: Sequence[dict[str, Tensor]], steps: int, logged: Sequence[dict]) -> None:
         """Reopen the window and last logged means each member's checkpoint saved."""
@@ -206,8 +207,8 @@ class PackedTraining(L.LightningModule):
     def member_optimizer_state(self, optimizer: torch.optim.Optimizer, index: int) -> dict[str, Any]:
         """Member ``index``'s slice of the optimiser's state, as the ``state_dict`` of an optimiser
         over its own model's parameters (what a run trained alone saves)."""
-        pack = self.packs[next(g for g, group in enumerate(self.groups) if index in group)]
-        position = self.member_position(index)
+        number, position = self.places[index]
+        pack = self.packs[number]
         state = {
             number: {
                 key: value.clone() if value.ndim == 0 else value[position].clone()
@@ -220,14 +221,10 @@ class PackedTraining(L.LightningModule):
 
     def member_noise_state(self, index: int) -> Tensor:
         """The state of member ``index``'s ``ε`` generator (its noise state before training)."""
-        for group, noise in zip(self.groups, self.noise, strict=False):
-            if index in group:
-                return noise.generators[group.index(index)].get_state()
-        return self.members[index].noise_state
-
-    def member_position(self, index: int) -> int:
-        """Member ``index``'s place on its group's member axis."""
-        return next(group.index(index) for group in self.groups if index in group)
+        if not self.noise:
+            return self.members[index].noise_state
+        number, position = self.places[index]
+        return self.noise[number].generators[position].get_state()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         optimizer = self.members[0].framework.optimizer_factory(self.parameters())
